@@ -1,0 +1,268 @@
+// Package bulk holds the domain types of polarity-bulk: the validated rows of a CSV file, the
+// integrations and options read from a server, the plan that joins them and the results of
+// applying it. It does no I/O; every other package speaks in these types.
+package bulk
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Kind is an option's kind as the server names it.
+type Kind string
+
+// The option kinds Polarity knows.
+const (
+	KindText     Kind = "text"
+	KindPassword Kind = "password"
+	KindBoolean  Kind = "boolean"
+	KindNumber   Kind = "number"
+	KindSelect   Kind = "select"
+)
+
+// Flags is an option's permission as the API stores it. AdminOnly and UserCanEdit both true is
+// invalid and must never be sent.
+type Flags struct {
+	AdminOnly   bool `json:"admin-only"`
+	UserCanEdit bool `json:"user-can-edit"`
+}
+
+// Valid reports whether the pair is one the server accepts.
+func (f Flags) Valid() bool { return !(f.AdminOnly && f.UserCanEdit) }
+
+// Permission names the pair the way the CSV does: lock-hide, lock-show, user-provides, or
+// "invalid".
+func (f Flags) Permission() string {
+	switch {
+	case f.AdminOnly && !f.UserCanEdit:
+		return PermLockHide
+	case !f.AdminOnly && !f.UserCanEdit:
+		return PermLockShow
+	case !f.AdminOnly && f.UserCanEdit:
+		return PermUserProvides
+	}
+	return "invalid"
+}
+
+// The permission words of the CSV's permission column.
+const (
+	PermLockHide     = "lock-hide"
+	PermLockShow     = "lock-show"
+	PermUserProvides = "user-provides"
+)
+
+// ParsePermission maps a permission word, or the web UI's phrase for it, to its flags. Case and
+// surrounding space are ignored.
+func ParsePermission(s string) (Flags, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case PermLockHide, "lock and hide option for all users":
+		return Flags{AdminOnly: true}, true
+	case PermLockShow, "lock and show option for all users":
+		return Flags{}, true
+	case PermUserProvides, "user provides option value":
+		return Flags{UserCanEdit: true}, true
+	}
+	return Flags{}, false
+}
+
+// Bool is a flag a row may set or leave alone.
+type Bool struct {
+	Set   bool // false: keep the server's current value
+	Value bool
+}
+
+// PermChange is what a row asks of an option's permission flags; unset flags keep the server's
+// current value.
+type PermChange struct {
+	AdminOnly   Bool
+	UserCanEdit Bool
+}
+
+// Empty reports whether the row leaves both flags alone.
+func (p PermChange) Empty() bool { return !p.AdminOnly.Set && !p.UserCanEdit.Set }
+
+// Apply returns the flags that result from applying p on top of cur.
+func (p PermChange) Apply(cur Flags) Flags {
+	if p.AdminOnly.Set {
+		cur.AdminOnly = p.AdminOnly.Value
+	}
+	if p.UserCanEdit.Set {
+		cur.UserCanEdit = p.UserCanEdit.Value
+	}
+	return cur
+}
+
+// ValueForm says how a row's value cell is to be read.
+type ValueForm int
+
+// The forms of a value cell.
+const (
+	ValueKeep    ValueForm = iota // empty cell: keep the current value
+	ValueLiteral                  // text, converted by the option's kind
+	ValueJSON                     // json:<JSON>, sent as is after a type check
+)
+
+// Value is a row's requested value. Text holds the literal text or the JSON text, after
+// ${NAME} substitution, and may be a secret: Value never prints it.
+type Value struct {
+	Form ValueForm
+	Text string
+	// Env is the variable name of a ${NAME} cell; such values are sensitive whatever the kind.
+	Env string
+}
+
+// String masks the value: it is what fmt prints for a Value, so a stray %v cannot leak it.
+func (v Value) String() string {
+	switch {
+	case v.Form == ValueKeep:
+		return "(keep)"
+	case v.Env != "":
+		return "${" + v.Env + "}"
+	}
+	return "(value)"
+}
+
+// GoString masks the value for %#v too.
+func (v Value) GoString() string { return "bulk.Value{" + v.String() + "}" }
+
+// Row is one validated CSV row.
+type Row struct {
+	Line            int    // physical line of the row's first field in the file
+	IntegrationID   string // exact id, or empty when only the name is given
+	IntegrationName string // as written; matched case-insensitively
+	Key             string
+	Value           Value
+	Perm            PermChange
+	// Cell is the value cell as written (a ${NAME} reference stays a reference), for reports in
+	// the input format. It is a secret when the option is a password.
+	Cell string
+	// PermCell is the permission column as written, empty when the row uses the flag columns.
+	PermCell string
+	// Merged lists the lines of identical rows merged into this one.
+	Merged []int
+}
+
+// Ref names the row's integration for people: the id when given, else the name.
+func (r Row) Ref() string {
+	if r.IntegrationID != "" {
+		return r.IntegrationID
+	}
+	return r.IntegrationName
+}
+
+// Choice is one choice of a select option. Value is kept as the server's JSON (almost always a
+// string) so it is sent back exactly as the server has it.
+type Choice struct {
+	Value   json.RawMessage `json:"value"`
+	Display string          `json:"display"`
+}
+
+// ValueText is the choice's value as a CSV cell writes it: the string itself, or the JSON text
+// of a non-string value.
+func (c Choice) ValueText() string {
+	var s string
+	if json.Unmarshal(c.Value, &s) == nil {
+		return s
+	}
+	return string(c.Value)
+}
+
+// Option is one option of an integration as read from the server.
+type Option struct {
+	Key      string
+	Name     string
+	Kind     Kind
+	Multiple bool
+	Choices  []Choice
+	// Value is the current value as the server sent it; meaningless unless Readable.
+	Value json.RawMessage
+	// Readable is false when the server masked or left out the value (password options).
+	Readable bool
+	Flags    Flags
+}
+
+// Sensitive reports whether the option's values are secrets.
+func (o Option) Sensitive() bool { return o.Kind == KindPassword }
+
+// Integration is one integration as read from the server.
+type Integration struct {
+	ID      string
+	Name    string
+	Acronym string
+	Status  string
+	Options []Option
+}
+
+// Running reports whether the server will accept option changes for the integration.
+func (i Integration) Running() bool { return i.Status == "running" }
+
+// Option returns the option with the given key (case-sensitive).
+func (i Integration) Option(key string) (Option, bool) {
+	for _, o := range i.Options {
+		if o.Key == key {
+			return o, true
+		}
+	}
+	return Option{}, false
+}
+
+// OptionID is the API's id of an option: the integration id, a dash, and the key. Integration
+// ids hold no dash, so the first dash splits it again.
+func OptionID(integrationID, key string) string { return integrationID + "-" + key }
+
+// SplitOptionID splits an option id at its first dash.
+func SplitOptionID(id string) (integrationID, key string, ok bool) {
+	return strings.Cut(id, "-")
+}
+
+// Problem is one thing wrong with the input, reported as FILE:LINE: column: message.
+type Problem struct {
+	File    string
+	Line    int    // 0 when the problem is the file's
+	Column  string // empty when the problem is the row's or the file's
+	Msg     string
+	Warning bool // merged duplicates and the like: reported, not fatal
+}
+
+// Error formats the problem the way editors and CI annotations read it.
+func (p Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Warning {
+		b.WriteString("warning: ")
+	}
+	if p.Column != "" {
+		b.WriteString(p.Column + ": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every problem found in one input, returned as one error so that all of them are
+// reported at once.
+type Problems []Problem
+
+// Error lists every problem, one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Fatal returns the problems that are not warnings.
+func (ps Problems) Fatal() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package bulk
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Action is what the plan will do with one option.
+type Action string
+
+// The actions of a plan. Rows with errors never reach a plan: they are Problems.
+const (
+	ActionUpdate    Action = "update"
+	ActionUnchanged Action = "unchanged"
+)
+
+// Payload is a value to send to the server. It may be a secret, so it never prints and never
+// marshals; only the API client reads it, with Bytes.
+type Payload struct{ raw json.RawMessage }
+
+// NewPayload wraps raw JSON; nil or empty means "leave the value out".
+func NewPayload(raw json.RawMessage) Payload { return Payload{raw: raw} }
+
+// Bytes is the JSON to send.
+func (p Payload) Bytes() json.RawMessage { return p.raw }
+
+// Present reports whether there is a value to send.
+func (p Payload) Present() bool { return len(p.raw) > 0 }
+
+// String masks the payload.
+func (p Payload) String() string { return "(payload)" }
+
+// GoString masks the payload for %#v too.
+func (p Payload) GoString() string { return "bulk.Payload{...}" }
+
+// MarshalJSON refuses to write the payload anywhere.
+func (p Payload) MarshalJSON() ([]byte, error) { return []byte(`null`), nil }
+
+// Change is the plan for one option of one integration, from one CSV row (or several identical
+// rows merged).
+type Change struct {
+	Line      int    `json:"line"`
+	Merged    []int  `json:"merged_lines,omitempty"`
+	Key       string `json:"option_key"`
+	Kind      Kind   `json:"kind"`
+	Sensitive bool   `json:"sensitive"`
+	Action    Action `json:"action"`
+	// ValueChanges and FlagsChange say what an update changes.
+	ValueChanges bool `json:"value_changes"`
+	FlagsChange  bool `json:"permission_changes"`
+	// Unreadable: the server did not show the current value, so the value "will be set
+	// (current value unreadable)" rather than diffed.
+	Unreadable bool `json:"current_unreadable,omitempty"`
+	// Before and After are for display only: "(sensitive)" for secrets.
+	Before      string `json:"before"`
+	After       string `json:"after"`
+	BeforeFlags Flags  `json:"before_permission"`
+	AfterFlags  Flags  `json:"after_permission"`
+	// Send is the value the PATCH carries: the new value, or the current one sent back for a
+	// permission-only change; empty to leave the value out.
+	Send Payload `json:"-"`
+	// Row is the CSV row the change comes from, for reports in the input format.
+	Row Row `json:"-"`
+}
+
+// Target is the plan for one integration.
+type Target struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Running bool   `json:"running"`
+	// Fingerprint digests the current state of the options the plan touches, so a reviewed plan
+	// can be checked against the server before it is applied.
+	Fingerprint string   `json:"fingerprint"`
+	Changes     []Change `json:"options"`
+}
+
+// Updates reports whether the target has anything to send.
+func (t Target) Updates() bool {
+	for _, c := range t.Changes {
+		if c.Action == ActionUpdate {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan is the dry run: what will be sent to which integration.
+type Plan struct {
+	Targets []Target `json:"integrations"`
+	// Warnings are problems that do not stop the run (merged duplicate rows and the like).
+	Warnings []Problem `json:"-"`
+}
+
+// Counts totals a plan.
+type Counts struct {
+	Integrations int `json:"integrations"`
+	Changed      int `json:"integrations_changed"`
+	NotRunning   int `json:"integrations_not_running"`
+	Options      int `json:"options"`
+	Updates      int `json:"options_update"`
+	Unchanged    int `json:"options_unchanged"`
+}
+
+// Count totals the plan.
+func (p Plan) Count() Counts {
+	var c Counts
+	for _, t := range p.Targets {
+		c.Integrations++
+		if t.Updates() {
+			c.Changed++
+		}
+		if !t.Running {
+			c.NotRunning++
+		}
+		for _, ch := range t.Changes {
+			c.Options++
+			if ch.Action == ActionUpdate {
+				c.Updates++
+			} else {
+				c.Unchanged++
+			}
+		}
+	}
+	return c
+}
+
+// Status is the outcome of an integration or a row in an apply.
+type Status string
+
+// The statuses of SPEC.md section 4.
+const (
+	StatusApplied      Status = "applied"
+	StatusUnchanged    Status = "unchanged"
+	StatusFailed       Status = "failed"
+	StatusNotAttempted Status = "not-attempted"
+)
+
+// OptionResult is the outcome for one option.
+type OptionResult struct {
+	Change
+	Status Status `json:"status"`
+	// Verified is nil when no read-back was done.
+	Verified *bool  `json:"verified,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Result is the outcome for one integration: one request's worth of data, a failure included.
+type Result struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Status     Status         `json:"status"`
+	HTTPStatus int            `json:"http_status,omitempty"`
+	Attempts   int            `json:"attempts"`
+	Duration   time.Duration  `json:"duration_ns"`
+	Error      string         `json:"error,omitempty"`
+	Options    []OptionResult `json:"options"`
+}

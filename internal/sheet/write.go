@@ -1,0 +1,57 @@
+package sheet
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+
+	"github.com/gocarina/gocsv"
+)
+
+// Record is one row of the input format as polarity-bulk writes it (export, failed.csv,
+// backup.csv). Reading goes through Read, which accepts more spellings than this writes.
+type Record struct {
+	IntegrationID   string `csv:"integration_id"`
+	IntegrationName string `csv:"integration_name"`
+	OptionKey       string `csv:"option_key"`
+	Value           string `csv:"value"`
+	Permission      string `csv:"permission"`
+	Comment         string `csv:"comment,omitempty"`
+}
+
+// exportRecord is Record without the comment column: export writes exactly the columns
+// SPEC.md section 3 names.
+type exportRecord struct {
+	IntegrationID   string `csv:"integration_id"`
+	IntegrationName string `csv:"integration_name"`
+	OptionKey       string `csv:"option_key"`
+	Value           string `csv:"value"`
+	Permission      string `csv:"permission"`
+}
+
+// Write writes records in the input format, header first, with a comment column.
+func Write(w io.Writer, recs []Record) error {
+	return marshal(w, recs)
+}
+
+// WriteExport writes records in the input format with export's five columns.
+func WriteExport(w io.Writer, recs []Record) error {
+	out := make([]exportRecord, len(recs))
+	for i, r := range recs {
+		out[i] = exportRecord{r.IntegrationID, r.IntegrationName, r.OptionKey, r.Value, r.Permission}
+	}
+	return marshal(w, out)
+}
+
+// WriteTable writes any slice of csv-tagged structs (report tables such as results.csv).
+func WriteTable(w io.Writer, rows any) error { return marshal(w, rows) }
+
+func marshal(w io.Writer, rows any) error {
+	cw := csv.NewWriter(w)
+	// gocsv's package-level writer setting is left alone: tests run in parallel.
+	if err := gocsv.MarshalCSV(rows, gocsv.NewSafeCSVWriter(cw)); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	cw.Flush()
+	return cw.Error()
+}
