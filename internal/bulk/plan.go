@@ -59,6 +59,9 @@ type Change struct {
 	// Send is the value the PATCH carries: the new value, or the current one sent back for a
 	// permission-only change; empty to leave the value out.
 	Send Payload `json:"-"`
+	// Current is the server's value before the change (when readable), for backup.csv. It may be
+	// a secret.
+	Current Payload `json:"-"`
 	// Row is the CSV row the change comes from, for reports in the input format.
 	Row Row `json:"-"`
 }
