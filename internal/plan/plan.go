@@ -1,0 +1,280 @@
+// Package plan is the pure planning core: validated rows plus the server's current state in,
+// a plan (or the problems that stop one) out. plan and apply both call Build, so the dry run
+// and the real run cannot disagree.
+package plan
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// Sensitive is how the plan shows a secret value.
+const Sensitive = "(sensitive)"
+
+// Unreadable is how the plan shows a current value the server did not reveal.
+const Unreadable = "(current value unreadable)"
+
+// Build joins the rows of file with the server's integrations. Every problem is returned at
+// once; the plan is only meaningful when no problem is fatal. Targets come in the order the
+// file first names them, changes in line order.
+func Build(file string, rows []bulk.Row, state []bulk.Integration) (bulk.Plan, bulk.Problems) {
+	b := builder{file: file, byID: map[string]*bulk.Integration{}, byName: map[string][]*bulk.Integration{}}
+	for i := range state {
+		in := &state[i]
+		b.byID[in.ID] = in
+		name := strings.ToLower(in.Name)
+		b.byName[name] = append(b.byName[name], in)
+	}
+	targets := map[string]*bulk.Target{}
+	var order []string
+	seen := map[[2]string]bulk.Row{}
+	var p bulk.Plan
+	for _, r := range rows {
+		in, ok := b.resolve(r)
+		if !ok {
+			continue
+		}
+		k := [2]string{in.ID, r.Key}
+		if prev, dup := seen[k]; dup {
+			// The file named one option twice, once by id and once by name (the CSV reader
+			// already caught duplicates spelled the same way).
+			if sameRequest(prev, r) {
+				b.warn(r.Line, "", fmt.Sprintf("duplicate of line %d (option %s of %s): merged", prev.Line, r.Key, in.ID))
+				t := targets[in.ID]
+				for i := range t.Changes {
+					if t.Changes[i].Line == prev.Line {
+						t.Changes[i].Merged = append(t.Changes[i].Merged, r.Line)
+						t.Changes[i].Merged = append(t.Changes[i].Merged, r.Merged...)
+					}
+				}
+			} else {
+				b.fail(r.Line, "option_key", fmt.Sprintf("option %s of %s is also set differently on line %d: keep one of the two rows", r.Key, in.ID, prev.Line))
+			}
+			continue
+		}
+		c, ok := b.change(in, r)
+		if !ok {
+			continue
+		}
+		seen[k] = r
+		t := targets[in.ID]
+		if t == nil {
+			t = &bulk.Target{ID: in.ID, Name: in.Name, Status: in.Status, Running: in.Running()}
+			targets[in.ID] = t
+			order = append(order, in.ID)
+		}
+		t.Changes = append(t.Changes, c)
+	}
+	for _, id := range order {
+		t := targets[id]
+		slices.SortStableFunc(t.Changes, func(a, b bulk.Change) int { return cmp.Compare(a.Line, b.Line) })
+		t.Fingerprint = Fingerprint(*b.byID[id], keys(t.Changes))
+		p.Targets = append(p.Targets, *t)
+	}
+	slices.SortStableFunc(b.problems, func(a, b bulk.Problem) int { return cmp.Compare(a.Line, b.Line) })
+	for _, pr := range b.problems {
+		if pr.Warning {
+			p.Warnings = append(p.Warnings, pr)
+		}
+	}
+	return p, b.problems
+}
+
+type builder struct {
+	file     string
+	byID     map[string]*bulk.Integration
+	byName   map[string][]*bulk.Integration
+	problems bulk.Problems
+}
+
+func (b *builder) fail(line int, col, msg string) {
+	b.problems = append(b.problems, bulk.Problem{File: b.file, Line: line, Column: col, Msg: msg})
+}
+
+func (b *builder) warn(line int, col, msg string) {
+	b.problems = append(b.problems, bulk.Problem{File: b.file, Line: line, Column: col, Msg: msg, Warning: true})
+}
+
+// resolve finds the row's integration by id (checking the name when both are given) or by a
+// name that must match exactly one integration.
+func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
+	if r.IntegrationID != "" {
+		in, ok := b.byID[r.IntegrationID]
+		if !ok {
+			msg := fmt.Sprintf("no integration %s on the server", r.IntegrationID)
+			if cands := b.byName[strings.ToLower(r.IntegrationName)]; r.IntegrationName != "" && len(cands) > 0 {
+				msg += fmt.Sprintf("; integrations named %q: %s", r.IntegrationName, ids(cands))
+			} else {
+				msg += ": check the id with 'polarity-bulk export', or use integration_name"
+			}
+			b.fail(r.Line, "integration_id", msg)
+			return nil, false
+		}
+		if r.IntegrationName != "" && !strings.EqualFold(r.IntegrationName, in.Name) {
+			b.fail(r.Line, "integration_name", fmt.Sprintf("%q does not match integration %s, which is named %q on this server: is the file meant for another server?", r.IntegrationName, in.ID, in.Name))
+			return nil, false
+		}
+		return in, true
+	}
+	cands := b.byName[strings.ToLower(r.IntegrationName)]
+	switch len(cands) {
+	case 1:
+		return cands[0], true
+	case 0:
+		b.fail(r.Line, "integration_name", fmt.Sprintf("no integration is named %q on the server: check the name with 'polarity-bulk export'", r.IntegrationName))
+	default:
+		b.fail(r.Line, "integration_name", fmt.Sprintf("%d integrations are named %q: %s; use integration_id to pick one", len(cands), r.IntegrationName, ids(cands)))
+	}
+	return nil, false
+}
+
+// change plans one row against the option's current state.
+func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
+	opt, ok := in.Option(r.Key)
+	if !ok {
+		b.fail(r.Line, "option_key", unknownKey(in, r.Key))
+		return bulk.Change{}, false
+	}
+	sensitive := opt.Sensitive() || r.Value.Env != ""
+	c := bulk.Change{
+		Line: r.Line, Merged: r.Merged, Key: r.Key, Kind: opt.Kind, Sensitive: sensitive, Row: r,
+		BeforeFlags: opt.Flags,
+		AfterFlags:  r.Perm.Apply(opt.Flags),
+	}
+	if opt.Readable {
+		c.Current = bulk.NewPayload(opt.Value)
+	}
+	if !c.AfterFlags.Valid() {
+		b.fail(r.Line, permColumn(r), fmt.Sprintf("the result would be admin-only and user-can-edit both true, which the server refuses (the server has %s): set both flags, or use the permission column",
+			flagsText(opt.Flags)))
+		return bulk.Change{}, false
+	}
+	c.FlagsChange = c.AfterFlags != c.BeforeFlags
+
+	want, err := Convert(opt, r.Value, sensitive)
+	if err != nil {
+		b.fail(r.Line, "value", err.Error())
+		return bulk.Change{}, false
+	}
+	switch {
+	case want == nil:
+		// No new value: a permission-only change sends the current value back when it can
+		// (the API may require a value), and leaves it out when the server hid it.
+		if opt.Readable {
+			c.Send = bulk.NewPayload(opt.Value)
+		}
+	case !opt.Readable:
+		c.ValueChanges, c.Unreadable = true, true
+		c.Send = bulk.NewPayload(want)
+	default:
+		c.ValueChanges = !Equal(opt, opt.Value, want)
+		c.Send = bulk.NewPayload(want)
+	}
+	c.Action = bulk.ActionUnchanged
+	if c.ValueChanges || c.FlagsChange {
+		c.Action = bulk.ActionUpdate
+	}
+	c.Before, c.After = displays(opt, want, sensitive)
+	return c, true
+}
+
+func displays(opt bulk.Option, want json.RawMessage, sensitive bool) (before, after string) {
+	switch {
+	case !opt.Readable:
+		before = Unreadable
+	case sensitive || opt.Sensitive():
+		before = Sensitive
+	default:
+		before = Display(opt, opt.Value)
+	}
+	switch {
+	case want == nil:
+		after = before
+	case sensitive:
+		after = Sensitive
+	default:
+		after = Display(opt, want)
+	}
+	return before, after
+}
+
+func unknownKey(in *bulk.Integration, key string) string {
+	for _, o := range in.Options {
+		if strings.EqualFold(o.Key, key) {
+			return fmt.Sprintf("integration %s has no option %q: did you mean %q? (keys are case-sensitive)", in.ID, key, o.Key)
+		}
+	}
+	all := make([]string, len(in.Options))
+	for i, o := range in.Options {
+		all[i] = o.Key
+	}
+	return fmt.Sprintf("integration %s has no option %q: its options are %s", in.ID, key, strings.Join(all, ", "))
+}
+
+func permColumn(r bulk.Row) string {
+	if r.PermCell != "" {
+		return "permission"
+	}
+	if r.Perm.AdminOnly.Set {
+		return "admin_only"
+	}
+	return "user_can_edit"
+}
+
+func flagsText(f bulk.Flags) string {
+	return "admin-only " + strconv.FormatBool(f.AdminOnly) + ", user-can-edit " + strconv.FormatBool(f.UserCanEdit)
+}
+
+func ids(ins []*bulk.Integration) string {
+	s := make([]string, len(ins))
+	for i, in := range ins {
+		s[i] = in.ID
+	}
+	return strings.Join(s, ", ")
+}
+
+func keys(cs []bulk.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Key
+	}
+	return out
+}
+
+// sameRequest reports whether two rows ask for the same thing.
+func sameRequest(a, b bulk.Row) bool {
+	return a.Value.Form == b.Value.Form && a.Value.Text == b.Value.Text && a.Value.Env == b.Value.Env && a.Perm == b.Perm
+}
+
+// Fingerprint digests the state of the given options of an integration: status, kind, flags
+// and value. The values of password options are left out on purpose: a hash of a weak
+// password in plan.json could be brute-forced, so a changed secret alone does not make a
+// plan stale (its flags and readability still do).
+func Fingerprint(in bulk.Integration, keys []string) string {
+	ks := slices.Clone(keys)
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	h := sha256.New()
+	fmt.Fprintf(h, "integration %q status %q\n", in.ID, in.Status)
+	for _, k := range ks {
+		o, ok := in.Option(k)
+		if !ok {
+			fmt.Fprintf(h, "option %q missing\n", k)
+			continue
+		}
+		fmt.Fprintf(h, "option %q kind %q flags %t/%t readable %t\n", k, o.Kind, o.Flags.AdminOnly, o.Flags.UserCanEdit, o.Readable)
+		if o.Readable && !o.Sensitive() {
+			v := Display(o, o.Value)
+			fmt.Fprintf(h, "value %d %s\n", len(v), v)
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

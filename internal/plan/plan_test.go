@@ -1,0 +1,269 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+func choices(vals ...string) []bulk.Choice {
+	var out []bulk.Choice
+	for _, v := range vals {
+		b, _ := json.Marshal(v)
+		out = append(out, bulk.Choice{Value: b, Display: strings.ToUpper(v[:1]) + v[1:]})
+	}
+	return out
+}
+
+// state is a small server: a VirusTotal-like integration, a CrowdStrike-like one, two copies of
+// one name and a stopped integration.
+func state() []bulk.Integration {
+	vt := bulk.Integration{ID: "virustotal_1", Name: "VirusTotal", Status: "running", Options: []bulk.Option{
+		{Key: "apiKey", Kind: bulk.KindPassword, Value: json.RawMessage(`"old-secret-key"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
+		{Key: "showNoDetections", Kind: bulk.KindBoolean, Value: json.RawMessage(`false`), Readable: true},
+		{Key: "blocklist", Kind: bulk.KindText, Value: json.RawMessage(`"a,b"`), Readable: true, Flags: bulk.Flags{UserCanEdit: true}},
+	}}
+	cs := bulk.Integration{ID: "crowdstrike_1", Name: "CrowdStrike", Status: "running", Options: []bulk.Option{
+		{Key: "secret", Kind: bulk.KindPassword, Readable: false},
+		{Key: "maxConcurrent", Kind: bulk.KindNumber, Value: json.RawMessage(`10`), Readable: true},
+		{Key: "minimumSeverity", Kind: bulk.KindSelect, Choices: choices("low", "medium", "high"), Value: json.RawMessage(`{"value":"low","display":"Low"}`), Readable: true},
+		{Key: "statuses", Kind: bulk.KindSelect, Multiple: true, Choices: choices("new", "in_progress", "score,desc"), Value: json.RawMessage(`[{"value":"new","display":"New"}]`), Readable: true},
+	}}
+	dupA := bulk.Integration{ID: "abuse_a", Name: "AbuseIPDB", Status: "running", Options: []bulk.Option{{Key: "maxAge", Kind: bulk.KindNumber, Value: json.RawMessage(`30`), Readable: true}}}
+	dupB := dupA
+	dupB.ID = "abuse_b"
+	stopped := bulk.Integration{ID: "shodan_1", Name: "Shodan", Status: "stopped", Options: []bulk.Option{{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"https://x"`), Readable: true}}}
+	return []bulk.Integration{vt, cs, dupA, dupB, stopped}
+}
+
+func lit(s string) bulk.Value { return bulk.Value{Form: bulk.ValueLiteral, Text: s} }
+func js(s string) bulk.Value  { return bulk.Value{Form: bulk.ValueJSON, Text: s} }
+
+func set(b bool) bulk.Bool { return bulk.Bool{Set: true, Value: b} }
+
+func TestBuildChanges(t *testing.T) {
+	tests := []struct {
+		name       string
+		row        bulk.Row
+		action     bulk.Action
+		send       string // JSON sent, "" for none
+		before     string
+		after      string
+		flags      bulk.Flags
+		unreadable bool
+	}{
+		{"boolean word", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("Yes")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Flags{}, false},
+		{"boolean same", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("off")}, bulk.ActionUnchanged, `false`, `false`, `false`, bulk.Flags{}, false},
+		{"text verbatim", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit(" a,b\nc ")}, bulk.ActionUpdate, `" a,b\nc "`, `"a,b"`, `" a,b\nc "`, bulk.Flags{UserCanEdit: true}, false},
+		{"text same", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit("a,b")}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{UserCanEdit: true}, false},
+		{"json empty string", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`""`)}, bulk.ActionUpdate, `""`, `"a,b"`, `""`, bulk.Flags{UserCanEdit: true}, false},
+		{"json null clears", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`null`)}, bulk.ActionUpdate, `null`, `"a,b"`, `null`, bulk.Flags{UserCanEdit: true}, false},
+		{"permission only sends current value", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(true), UserCanEdit: set(false)}}, bulk.ActionUpdate, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{AdminOnly: true}, false},
+		{"permission already so", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(false), UserCanEdit: set(true)}}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{UserCanEdit: true}, false},
+		{"password readable differs", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("new-secret")}, bulk.ActionUpdate, `"new-secret"`, Sensitive, Sensitive, bulk.Flags{AdminOnly: true}, false},
+		{"password readable same", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("old-secret-key")}, bulk.ActionUnchanged, `"old-secret-key"`, Sensitive, Sensitive, bulk.Flags{AdminOnly: true}, false},
+		{"password unreadable", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Value: lit("s3")}, bulk.ActionUpdate, `"s3"`, Unreadable, Sensitive, bulk.Flags{}, true},
+		{"password unreadable permission only leaves value out", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Perm: bulk.PermChange{AdminOnly: set(true)}}, bulk.ActionUpdate, ``, Unreadable, Unreadable, bulk.Flags{AdminOnly: true}, false},
+		{"number", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("12")}, bulk.ActionUpdate, `12`, `10`, `12`, bulk.Flags{}, false},
+		{"number same spelled differently", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("10.0")}, bulk.ActionUnchanged, `10.0`, `10`, `10.0`, bulk.Flags{}, false},
+		{"select by display", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("HIGH")}, bulk.ActionUpdate, `{"value":"high","display":"High"}`, `"low"`, `"high"`, bulk.Flags{}, false},
+		{"select same", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("low")}, bulk.ActionUnchanged, `{"value":"low","display":"Low"}`, `"low"`, `"low"`, bulk.Flags{}, false},
+		{"multi with comma value", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: lit("new; score,desc ;")}, bulk.ActionUpdate, `[{"value":"new","display":"New"},{"value":"score,desc","display":"Score,desc"}]`, `["new"]`, `["new","score,desc"]`, bulk.Flags{}, false},
+		{"multi json strings", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`["new"]`)}, bulk.ActionUnchanged, `[{"value":"new","display":"New"}]`, `["new"]`, `["new"]`, bulk.Flags{}, false},
+		{"multi json empty", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`[]`)}, bulk.ActionUpdate, `[]`, `["new"]`, `[]`, bulk.Flags{}, false},
+		{"name resolves", bulk.Row{IntegrationName: "virustotal", Key: "showNoDetections", Value: lit("true")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Flags{}, false},
+		{"id and matching name", bulk.Row{IntegrationID: "abuse_b", IntegrationName: "abuseipdb", Key: "maxAge", Value: lit("90")}, bulk.ActionUpdate, `90`, `30`, `90`, bulk.Flags{}, false},
+		{"env value is sensitive", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "x", Env: "BL"}}, bulk.ActionUpdate, `"x"`, Sensitive, Sensitive, bulk.Flags{UserCanEdit: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.row.Line = 2
+			p, probs := Build("in.csv", []bulk.Row{tt.row}, state())
+			if len(probs) > 0 {
+				t.Fatalf("problems: %v", probs)
+			}
+			if len(p.Targets) != 1 || len(p.Targets[0].Changes) != 1 {
+				t.Fatalf("plan: %+v", p)
+			}
+			c := p.Targets[0].Changes[0]
+			if c.Action != tt.action {
+				t.Errorf("action %s, want %s", c.Action, tt.action)
+			}
+			if got := string(c.Send.Bytes()); got != tt.send {
+				t.Errorf("send %s, want %s", got, tt.send)
+			}
+			if c.Before != tt.before || c.After != tt.after {
+				t.Errorf("display %s → %s, want %s → %s", c.Before, c.After, tt.before, tt.after)
+			}
+			if c.AfterFlags != tt.flags {
+				t.Errorf("flags %+v, want %+v", c.AfterFlags, tt.flags)
+			}
+			if c.Unreadable != tt.unreadable {
+				t.Errorf("unreadable %t, want %t", c.Unreadable, tt.unreadable)
+			}
+			if (tt.before == Sensitive || tt.after == Sensitive) && !c.Sensitive {
+				t.Errorf("sensitive %t", c.Sensitive)
+			}
+		})
+	}
+}
+
+func TestBuildProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		row  bulk.Row
+		want string // substring of the problem
+	}{
+		{"unknown id", bulk.Row{IntegrationID: "nope_1", Key: "x", Value: lit("1")}, "in.csv:2: integration_id: no integration nope_1 on the server"},
+		{"unknown name", bulk.Row{IntegrationName: "Nope", Key: "x", Value: lit("1")}, `integration_name: no integration is named "Nope"`},
+		{"ambiguous name lists ids", bulk.Row{IntegrationName: "abuseipdb", Key: "maxAge", Value: lit("1")}, "2 integrations are named \"abuseipdb\": abuse_a, abuse_b; use integration_id"},
+		{"name mismatch", bulk.Row{IntegrationID: "virustotal_1", IntegrationName: "Shodan", Key: "blocklist", Value: lit("1")}, "is the file meant for another server?"},
+		{"unknown key", bulk.Row{IntegrationID: "virustotal_1", Key: "nokey", Value: lit("1")}, `has no option "nokey": its options are apiKey, showNoDetections, blocklist`},
+		{"key case", bulk.Row{IntegrationID: "virustotal_1", Key: "apikey", Value: lit("1")}, `did you mean "apiKey"?`},
+		{"bad boolean", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("maybe")}, `value: "maybe" is not a boolean`},
+		{"bad number", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("0x10")}, `is not a number`},
+		{"bad select lists choices", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("urgent")}, `use one of "low", "medium", "high"`},
+		{"bad multi item", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: lit("new;gone")}, `"gone" is not a choice`},
+		{"json wrong type", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: js(`"10"`)}, "expected a JSON number"},
+		{"json select needs object", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: js(`"low"`)}, "is a select"},
+		{"invalid pair with server flag", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(true)}}, "admin_only: the result would be admin-only and user-can-edit both true"},
+		{"sensitive value not quoted", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "topsecret", Env: "N"}}, "the sensitive value is not a number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.row.Line = 2
+			_, probs := Build("in.csv", []bulk.Row{tt.row}, state())
+			if len(probs.Fatal()) != 1 {
+				t.Fatalf("want one problem, got %v", probs)
+			}
+			if got := probs[0].Error(); !strings.Contains(got, tt.want) {
+				t.Errorf("problem %q\nwant it to contain %q", got, tt.want)
+			}
+			if strings.Contains(probs.Error(), "topsecret") {
+				t.Errorf("problem leaks the value: %s", probs)
+			}
+		})
+	}
+}
+
+func TestBuildDuplicatesAcrossIDAndName(t *testing.T) {
+	rows := []bulk.Row{
+		{Line: 2, IntegrationID: "virustotal_1", Key: "blocklist", Value: lit("x")},
+		{Line: 3, IntegrationName: "VirusTotal", Key: "blocklist", Value: lit("x")},
+		{Line: 4, IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("true")},
+		{Line: 5, IntegrationName: "virustotal", Key: "showNoDetections", Value: lit("false")},
+	}
+	p, probs := Build("f.csv", rows, state())
+	fatal := probs.Fatal()
+	if len(fatal) != 1 || !strings.Contains(fatal[0].Error(), "f.csv:5: option_key: option showNoDetections of virustotal_1 is also set differently on line 4") {
+		t.Fatalf("problems: %v", probs)
+	}
+	if len(p.Warnings) != 1 || p.Warnings[0].Line != 3 {
+		t.Fatalf("warnings: %v", p.Warnings)
+	}
+	if got := p.Targets[0].Changes[0].Merged; len(got) != 1 || got[0] != 3 {
+		t.Fatalf("merged lines %v", got)
+	}
+}
+
+func TestBuildOrderAndRunning(t *testing.T) {
+	rows := []bulk.Row{
+		{Line: 2, IntegrationID: "shodan_1", Key: "url", Value: lit("https://y")},
+		{Line: 4, IntegrationID: "virustotal_1", Key: "blocklist", Value: lit("a,b")},
+		{Line: 3, IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("true")},
+	}
+	p, probs := Build("f.csv", rows, state())
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	if p.Targets[0].ID != "shodan_1" || p.Targets[0].Running || !p.Targets[1].Running {
+		t.Fatalf("targets %+v", p.Targets)
+	}
+	if p.Targets[1].Changes[0].Line != 3 {
+		t.Fatalf("changes not in line order: %+v", p.Targets[1].Changes)
+	}
+	got := p.Count()
+	want := bulk.Counts{Integrations: 2, Changed: 2, NotRunning: 1, Options: 3, Updates: 2, Unchanged: 1}
+	if got != want {
+		t.Fatalf("counts %+v, want %+v", got, want)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	s := state()
+	vt := s[0]
+	base := Fingerprint(vt, []string{"blocklist", "apiKey"})
+	if base != Fingerprint(vt, []string{"apiKey", "blocklist", "apiKey"}) {
+		t.Fatal("fingerprint depends on key order")
+	}
+	changed := func(f func(*bulk.Integration)) string {
+		c := vt
+		c.Options = append([]bulk.Option(nil), vt.Options...)
+		f(&c)
+		return Fingerprint(c, []string{"blocklist", "apiKey"})
+	}
+	for name, f := range map[string]func(*bulk.Integration){
+		"value":  func(in *bulk.Integration) { in.Options[2].Value = json.RawMessage(`"z"`) },
+		"flags":  func(in *bulk.Integration) { in.Options[2].Flags = bulk.Flags{} },
+		"status": func(in *bulk.Integration) { in.Status = "stopped" },
+		"masked": func(in *bulk.Integration) { in.Options[0].Readable = false },
+	} {
+		if changed(f) == base {
+			t.Errorf("fingerprint ignores a change of %s", name)
+		}
+	}
+	if changed(func(in *bulk.Integration) { in.Options[1].Value = json.RawMessage(`true`) }) != base {
+		t.Error("fingerprint covers an option the plan does not touch")
+	}
+	if changed(func(in *bulk.Integration) { in.Options[0].Value = json.RawMessage(`"other"`) }) != base {
+		t.Error("fingerprint digests a password value")
+	}
+}
+
+func TestProblemsNeverQuotePasswords(t *testing.T) {
+	// Every kind of conversion error for a password-kind value: none may quote the value.
+	opt := bulk.Option{Key: "k", Kind: bulk.KindPassword}
+	for _, v := range []bulk.Value{js(`123`), js(`{"a":"hunter2"}`), js(`hunter2`)} {
+		_, err := Convert(opt, v, true)
+		if err == nil {
+			t.Fatalf("%s: no error", v.Text)
+		}
+		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "123") {
+			t.Errorf("error leaks: %v", err)
+		}
+	}
+}
+
+func FuzzConvert(f *testing.F) {
+	for _, s := range []string{"true", "12", "1e3", "json:null", "low;high", `json:[{"value":"low"}]`, "json:{", "-0", "score,desc"} {
+		f.Add(s, uint8(0))
+	}
+	kinds := []bulk.Option{
+		{Key: "t", Kind: bulk.KindText},
+		{Key: "b", Kind: bulk.KindBoolean},
+		{Key: "n", Kind: bulk.KindNumber},
+		{Key: "s", Kind: bulk.KindSelect, Choices: choices("low", "high", "score,desc")},
+		{Key: "m", Kind: bulk.KindSelect, Multiple: true, Choices: choices("low", "high", "score,desc")},
+	}
+	f.Fuzz(func(t *testing.T, cell string, k uint8) {
+		opt := kinds[int(k)%len(kinds)]
+		v := lit(cell)
+		if rest, ok := strings.CutPrefix(cell, "json:"); ok {
+			v = js(rest)
+		}
+		raw, err := Convert(opt, v, false)
+		if err != nil {
+			return
+		}
+		if !json.Valid(raw) {
+			t.Fatalf("%s %q: invalid JSON %s", opt.Kind, cell, raw)
+		}
+		if !Equal(opt, raw, raw) {
+			t.Fatalf("%s %q: value not equal to itself: %s", opt.Kind, cell, raw)
+		}
+		_ = fmt.Sprint(Display(opt, raw))
+	})
+}
