@@ -1,0 +1,218 @@
+// Package apply sends a plan to the server: one PATCH per integration that has changes, fanned
+// out over a fixed number of workers, one Result per integration whatever happens. It is the
+// only place that starts goroutines for the fan-out; pacing and retries live in the API
+// client, which every worker shares.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/api"
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// Patcher sends one integration's option changes; *api.Client is one.
+type Patcher interface {
+	Patch(ctx context.Context, integrationID string, items []api.PatchItem) (api.Outcome, error)
+}
+
+// Options tune a run.
+type Options struct {
+	// Concurrency is the number of PATCHes in flight at once; it must be at least 1.
+	Concurrency int
+	// MaxFailures stops dispatching once that many integrations failed; 0 means no limit.
+	MaxFailures int
+	// Done holds the results of integrations applied by an earlier, interrupted run of the same
+	// file (--resume): they are not sent again.
+	Done map[string]bulk.Result
+	// OnResult is called once per finished integration, one call at a time, in completion
+	// order. It is where progress is shown and the journal is written.
+	OnResult func(bulk.Result)
+	// Now is the clock for durations; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrInterrupted means the run was stopped by its context: the results say what was and was
+// not applied.
+var ErrInterrupted = errors.New("interrupted")
+
+// Run applies the plan and returns one Result per target, in the plan's order. Integrations
+// without updates are "unchanged" and get no request. Once ctx is cancelled no new PATCH is
+// dispatched, PATCHes already in flight finish (with their retries), and the rest are
+// "not-attempted"; Run then returns the results with ErrInterrupted. A failed integration is a
+// Result, never an error.
+func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Result, error) {
+	if opt.Concurrency < 1 {
+		return nil, fmt.Errorf("concurrency must be at least 1, not %d", opt.Concurrency)
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	results := make([]bulk.Result, len(p.Targets))
+	var mu sync.Mutex // serializes OnResult
+	report := func(r bulk.Result) {
+		if opt.OnResult == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		opt.OnResult(r)
+	}
+
+	var todo []int
+	for i, t := range p.Targets {
+		switch done, ok := opt.Done[t.ID]; {
+		case ok:
+			results[i] = done
+			report(done)
+		case !t.Updates():
+			results[i] = settle(t, bulk.StatusUnchanged, "")
+			report(results[i])
+		default:
+			results[i] = settle(t, bulk.StatusNotAttempted, "")
+			todo = append(todo, i)
+		}
+	}
+
+	// In-flight requests must finish even after an interrupt, so workers get a context that
+	// is never cancelled; the per-request timeout and the retry budget bound them.
+	work := context.WithoutCancel(ctx)
+	var g errgroup.Group
+	sem := make(chan struct{}, opt.Concurrency)
+	var failed atomic.Int64
+	interrupted := false
+dispatch:
+	for _, i := range todo {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			interrupted = true
+			break dispatch
+		}
+		// A slot may free up at the same moment as the interrupt: check again.
+		if ctx.Err() != nil {
+			interrupted = true
+			<-sem
+			break
+		}
+		if opt.MaxFailures > 0 && failed.Load() >= int64(opt.MaxFailures) {
+			<-sem
+			break
+		}
+		t := p.Targets[i]
+		g.Go(func() error {
+			defer func() { <-sem }()
+			r := send(work, srv, t, now)
+			if r.Status == bulk.StatusFailed {
+				failed.Add(1)
+			}
+			results[i] = r
+			report(r)
+			return nil
+		})
+	}
+	_ = g.Wait() // tasks never return errors: a failure is a Result
+	if interrupted || ctx.Err() != nil {
+		return results, ErrInterrupted
+	}
+	return results, nil
+}
+
+// send PATCHes one target and turns the answer into its Result.
+func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time) bulk.Result {
+	var items []api.PatchItem
+	for _, c := range t.Changes {
+		if c.Action != bulk.ActionUpdate {
+			continue
+		}
+		it := api.PatchItem{Key: c.Key, Value: c.Send}
+		if c.FlagsChange {
+			f := c.AfterFlags
+			it.Flags = &f
+		}
+		items = append(items, it)
+	}
+	start := now()
+	out, err := srv.Patch(ctx, t.ID, items)
+	var r bulk.Result
+	if err != nil {
+		r = settle(t, bulk.StatusFailed, err.Error())
+		attribute(&r, err)
+	} else {
+		r = settle(t, bulk.StatusApplied, "")
+	}
+	r.HTTPStatus, r.Attempts, r.Duration = out.HTTPStatus, out.Attempts, now().Sub(start)
+	return r
+}
+
+// settle gives a target and its options a status: options that need no update are always
+// "unchanged"; the others take the target's status.
+func settle(t bulk.Target, status bulk.Status, errText string) bulk.Result {
+	r := bulk.Result{ID: t.ID, Name: t.Name, Status: status, Error: errText}
+	if status == bulk.StatusApplied && !t.Updates() {
+		r.Status = bulk.StatusUnchanged
+	}
+	for _, c := range t.Changes {
+		or := bulk.OptionResult{Change: c, Status: status, Error: errText}
+		if c.Action != bulk.ActionUpdate {
+			or.Status, or.Error = bulk.StatusUnchanged, ""
+		}
+		r.Options = append(r.Options, or)
+	}
+	return r
+}
+
+// attribute pins a refused PATCH's error items on the options they point at (JSON:API
+// source.pointer → index of the item sent → option → CSV line). Options the server did not
+// name are failed too, because the request as a whole was refused.
+func attribute(r *bulk.Result, err error) {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return
+	}
+	named := map[string]string{}
+	for _, it := range ae.Items {
+		if it.Key == "" {
+			continue
+		}
+		msg := it.Title
+		if it.Detail != "" && it.Detail != it.Title {
+			if msg != "" {
+				msg += ": "
+			}
+			msg += it.Detail
+		}
+		if prev := named[it.Key]; prev != "" {
+			msg = prev + "; " + msg
+		}
+		named[it.Key] = msg
+	}
+	if len(named) == 0 {
+		return
+	}
+	keys := slices.Sorted(maps.Keys(named))
+	for i := range r.Options {
+		o := &r.Options[i]
+		if o.Status != bulk.StatusFailed {
+			continue
+		}
+		if msg, ok := named[o.Key]; ok {
+			o.Error = fmt.Sprintf("refused by the server (HTTP %d): %s", ae.HTTPStatus, msg)
+		} else {
+			o.Error = fmt.Sprintf("not applied: the server refused the request because of option %s", joinKeys(keys))
+		}
+	}
+}
+
+func joinKeys(keys []string) string { return strings.Join(keys, ", ") }

@@ -1,0 +1,279 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/api"
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// patcher is an in-memory server: each PATCH takes latency, and fail decides refusals.
+type patcher struct {
+	latency time.Duration
+	fail    func(id string) error
+
+	mu          sync.Mutex
+	inFlight    int
+	maxInFlight int
+	calls       map[string]int
+	items       map[string][]api.PatchItem
+}
+
+func (p *patcher) Patch(ctx context.Context, id string, items []api.PatchItem) (api.Outcome, error) {
+	p.mu.Lock()
+	p.inFlight++
+	p.maxInFlight = max(p.maxInFlight, p.inFlight)
+	if p.calls == nil {
+		p.calls, p.items = map[string]int{}, map[string][]api.PatchItem{}
+	}
+	p.calls[id]++
+	p.items[id] = items
+	p.mu.Unlock()
+	time.Sleep(p.latency)
+	p.mu.Lock()
+	p.inFlight--
+	p.mu.Unlock()
+	if p.fail != nil {
+		if err := p.fail(id); err != nil {
+			return api.Outcome{HTTPStatus: 422, Attempts: 1}, err
+		}
+	}
+	return api.Outcome{HTTPStatus: 200, Attempts: 1}, nil
+}
+
+func target(id string, update bool) bulk.Target {
+	t := bulk.Target{ID: id, Name: "Name " + id, Running: true}
+	act := bulk.ActionUnchanged
+	if update {
+		act = bulk.ActionUpdate
+	}
+	t.Changes = []bulk.Change{
+		{Line: 2, Key: "apiKey", Action: act, ValueChanges: update, Send: bulk.NewPayload(json.RawMessage(`"k"`)), Current: bulk.NewPayload(json.RawMessage(`"old"`))},
+		{Line: 3, Key: "maxAge", Action: bulk.ActionUnchanged, Send: bulk.NewPayload(json.RawMessage(`30`))},
+		{Line: 4, Key: "url", Action: act, FlagsChange: update, AfterFlags: bulk.Flags{AdminOnly: true}, Send: bulk.NewPayload(json.RawMessage(`"u"`))},
+	}
+	return t
+}
+
+func planOf(n int, everyUnchanged int) bulk.Plan {
+	var p bulk.Plan
+	for i := range n {
+		p.Targets = append(p.Targets, target(fmt.Sprintf("int_%03d", i), everyUnchanged == 0 || i%everyUnchanged != 0))
+	}
+	return p
+}
+
+func TestRunSendsOnePatchPerChangedIntegration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &patcher{latency: 50 * time.Millisecond}
+		p := planOf(20, 4) // 5 unchanged, 15 changed
+		var seen []string
+		res, err := Run(t.Context(), srv, p, Options{Concurrency: 3, OnResult: func(r bulk.Result) { seen = append(seen, r.ID) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 20 || len(seen) != 20 {
+			t.Fatalf("results %d, callbacks %d", len(res), len(seen))
+		}
+		for i, r := range res {
+			want := bulk.StatusApplied
+			if i%4 == 0 {
+				want = bulk.StatusUnchanged
+			}
+			if r.ID != p.Targets[i].ID || r.Status != want {
+				t.Errorf("result %d: %s %s, want %s", i, r.ID, r.Status, want)
+			}
+			if got := srv.calls[r.ID]; (want == bulk.StatusApplied) != (got == 1) || got > 1 {
+				t.Errorf("%s: %d PATCHes", r.ID, got)
+			}
+			if r.Options[1].Status != bulk.StatusUnchanged {
+				t.Errorf("%s: unchanged option got %s", r.ID, r.Options[1].Status)
+			}
+		}
+		if srv.maxInFlight != 3 {
+			t.Errorf("max in flight %d, want 3", srv.maxInFlight)
+		}
+		items := srv.items["int_001"]
+		if len(items) != 2 || items[0].Key != "apiKey" || items[0].Flags != nil || items[1].Flags == nil || !items[1].Flags.AdminOnly {
+			t.Errorf("items sent: %+v", items)
+		}
+	})
+}
+
+func TestRunConcurrencyNeverExceeded(t *testing.T) {
+	for _, c := range []int{1, 2, 7} {
+		synctest.Test(t, func(t *testing.T) {
+			srv := &patcher{latency: 10 * time.Millisecond}
+			if _, err := Run(t.Context(), srv, planOf(40, 0), Options{Concurrency: c}); err != nil {
+				t.Fatal(err)
+			}
+			if srv.maxInFlight != c {
+				t.Errorf("concurrency %d: max in flight %d", c, srv.maxInFlight)
+			}
+		})
+	}
+}
+
+func TestRunMaxFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &patcher{latency: time.Millisecond, fail: func(string) error { return errors.New("boom") }}
+		res, err := Run(t.Context(), srv, planOf(10, 0), Options{Concurrency: 1, MaxFailures: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[bulk.Status]int{}
+		for _, r := range res {
+			counts[r.Status]++
+		}
+		if counts[bulk.StatusFailed] != 2 || counts[bulk.StatusNotAttempted] != 8 {
+			t.Fatalf("statuses %v", counts)
+		}
+		if len(srv.calls) != 2 {
+			t.Fatalf("%d integrations were sent", len(srv.calls))
+		}
+	})
+}
+
+func TestRunInterruptLetsInFlightFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		srv := &patcher{latency: time.Second}
+		go func() {
+			time.Sleep(1500 * time.Millisecond) // two waves of 2 started, the second in flight
+			cancel()
+		}()
+		res, err := Run(ctx, srv, planOf(10, 0), Options{Concurrency: 2})
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("err %v", err)
+		}
+		counts := map[bulk.Status]int{}
+		for _, r := range res {
+			counts[r.Status]++
+			if r.Status == bulk.StatusNotAttempted && srv.calls[r.ID] != 0 {
+				t.Errorf("%s reported not-attempted but was sent", r.ID)
+			}
+			for _, o := range r.Options {
+				if o.Status == "" {
+					t.Errorf("%s %s has no status", r.ID, o.Key)
+				}
+			}
+		}
+		if counts[bulk.StatusApplied] != 4 || counts[bulk.StatusNotAttempted] != 6 {
+			t.Fatalf("statuses %v (in-flight PATCHes must finish)", counts)
+		}
+	})
+}
+
+func TestRunAttributesServerErrorsToOptions(t *testing.T) {
+	srv := &patcher{fail: func(id string) error {
+		return &api.Error{Op: "patch integration " + id, HTTPStatus: 422, Items: []api.ErrorItem{{Title: "Invalid value", Detail: "must be a URL", Pointer: "/data/1/attributes/value", Key: "url"}}}
+	}}
+	res, err := Run(t.Context(), srv, planOf(1, 0), Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.Status != bulk.StatusFailed || r.HTTPStatus != 422 {
+		t.Fatalf("result %+v", r)
+	}
+	if !strings.Contains(r.Options[2].Error, "refused by the server (HTTP 422): Invalid value: must be a URL") {
+		t.Errorf("url error %q", r.Options[2].Error)
+	}
+	if !strings.Contains(r.Options[0].Error, "because of option url") {
+		t.Errorf("apiKey error %q", r.Options[0].Error)
+	}
+	if r.Options[1].Status != bulk.StatusUnchanged {
+		t.Errorf("unchanged option: %s", r.Options[1].Status)
+	}
+}
+
+func TestRunResumeSkipsDone(t *testing.T) {
+	srv := &patcher{}
+	p := planOf(3, 0)
+	done := map[string]bulk.Result{"int_001": {ID: "int_001", Status: bulk.StatusApplied}}
+	res, err := Run(t.Context(), srv, p, Options{Concurrency: 2, Done: done})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.calls["int_001"] != 0 || srv.calls["int_000"] != 1 || res[1].Status != bulk.StatusApplied {
+		t.Fatalf("calls %v, results %+v", srv.calls, res)
+	}
+}
+
+func TestRunRejectsZeroConcurrency(t *testing.T) {
+	if _, err := Run(t.Context(), &patcher{}, planOf(1, 0), Options{}); err == nil {
+		t.Fatal("concurrency 0 accepted: errgroup would block forever")
+	}
+}
+
+func TestVerify(t *testing.T) {
+	res := []bulk.Result{settle(target("a", true), bulk.StatusApplied, "")}
+	state := map[string]bulk.Integration{"a": {ID: "a", Options: []bulk.Option{
+		{Key: "apiKey", Kind: bulk.KindPassword, Readable: false},
+		{Key: "maxAge", Kind: bulk.KindNumber, Value: json.RawMessage(`30`), Readable: true},
+		{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"u"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
+	}}}
+	Verify(res, state)
+	if res[0].Status != bulk.StatusApplied || res[0].Options[0].Verified == nil || !*res[0].Options[0].Verified || !*res[0].Options[2].Verified {
+		t.Fatalf("verified %+v", res[0])
+	}
+	if res[0].Options[1].Verified != nil {
+		t.Fatal("unchanged option verified")
+	}
+	state["a"].Options[2].Value = json.RawMessage(`"other"`)
+	res = []bulk.Result{settle(target("a", true), bulk.StatusApplied, "")}
+	Verify(res, state)
+	if res[0].Status != bulk.StatusFailed || *res[0].Options[2].Verified || res[0].Options[2].Status != bulk.StatusFailed {
+		t.Fatalf("mismatch not caught: %+v", res[0])
+	}
+}
+
+func TestJournalRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, JournalHeader{Input: "in.csv", SHA256: "abc", Server: "http://127.0.0.1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := settle(target("a", true), bulk.StatusApplied, "")
+	applied.Options[0].Sensitive = true
+	failed := settle(target("b", true), bulk.StatusFailed, "boom")
+	for _, r := range []bulk.Result{applied, failed} {
+		if err := j.Record(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	// A torn line from a killed process.
+	f, _ := os.OpenFile(filepath.Join(dir, JournalName), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"result":{"id":"c","status":"appl`)
+	f.Close()
+
+	h, done, err := ReadJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.SHA256 != "abc" || len(done) != 1 {
+		t.Fatalf("header %+v, done %v", h, done)
+	}
+	a := done["a"]
+	if a.Options[0].Current.Present() {
+		t.Error("journal kept a sensitive previous value without --backup-secrets")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, JournalName))
+	if strings.Contains(string(b), `"k"`) || strings.Contains(string(b), `"old"`) {
+		t.Errorf("journal holds a value it must not: %s", b)
+	}
+	if got := string(a.Options[2].Current.Bytes()); got != "" {
+		t.Errorf("previous value %q of an option whose current was not read", got)
+	}
+}

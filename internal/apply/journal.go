@@ -1,0 +1,148 @@
+package apply
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// JournalName is the journal's file name inside a report directory.
+const JournalName = "journal.jsonl"
+
+// JournalHeader is the journal's first line: what run it belongs to.
+type JournalHeader struct {
+	Journal int    `json:"polarity_bulk_journal"` // format version
+	Input   string `json:"input"`
+	SHA256  string `json:"input_sha256"`
+	Server  string `json:"server"`
+}
+
+// journalEntry is one finished integration.
+type journalEntry struct {
+	Result bulk.Result `json:"result"`
+	// Previous holds each option's value before the run, for backup.csv; secrets only when the
+	// journal was opened with secrets allowed (then the file is 0600).
+	Previous map[string]json.RawMessage `json:"previous,omitempty"`
+}
+
+// Journal records each finished integration as the run goes, one JSON line each, synced to
+// disk, so that even a killed process can be resumed without sending again what it applied.
+type Journal struct {
+	f       *os.File
+	secrets bool
+}
+
+// OpenJournal creates dir if needed and starts (or, when resuming, continues) its journal.
+// With secrets the journal may hold previous secret values and is created 0600.
+func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create report directory: %w", err)
+	}
+	path := filepath.Join(dir, JournalName)
+	_, statErr := os.Stat(path)
+	mode := fs.FileMode(0o644)
+	if secrets {
+		mode = 0o600
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if secrets {
+		// An existing journal from a run without secrets is tightened too.
+		_ = f.Chmod(0o600)
+	}
+	j := &Journal{f: f, secrets: secrets}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		h.Journal = 1
+		if err := j.writeLine(h); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// Record appends a finished integration. Only applied and failed integrations matter for a
+// resume; the rest are recorded for the reader's benefit.
+func (j *Journal) Record(r bulk.Result) error {
+	e := journalEntry{Result: r}
+	if r.Status == bulk.StatusApplied || r.Status == bulk.StatusFailed {
+		for _, o := range r.Options {
+			if o.Status == bulk.StatusUnchanged || !o.Current.Present() || (o.Sensitive && !j.secrets) {
+				continue
+			}
+			if e.Previous == nil {
+				e.Previous = map[string]json.RawMessage{}
+			}
+			e.Previous[o.Key] = o.Current.Bytes()
+		}
+	}
+	return j.writeLine(e)
+}
+
+func (j *Journal) writeLine(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if _, err := j.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	return nil
+}
+
+// Close closes the journal file.
+func (j *Journal) Close() error { return j.f.Close() }
+
+// ReadJournal reads a report directory's journal: its header and the last recorded result of
+// each integration that was applied. A torn last line (the process was killed while writing)
+// is ignored. Results carry the options' previous values where the journal kept them.
+func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
+	var h JournalHeader
+	f, err := os.Open(filepath.Join(dir, JournalName))
+	if err != nil {
+		return h, nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	if !sc.Scan() {
+		return h, nil, fmt.Errorf("read journal %s: empty", f.Name())
+	}
+	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Journal == 0 {
+		return h, nil, fmt.Errorf("read journal %s: not a polarity-bulk journal", f.Name())
+	}
+	done := map[string]bulk.Result{}
+	for sc.Scan() {
+		var e journalEntry
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue // torn line
+		}
+		r := e.Result
+		if r.Status != bulk.StatusApplied {
+			// The last word counts: a later entry (a failed read-back) overrides an earlier one.
+			delete(done, r.ID)
+			continue
+		}
+		for i := range r.Options {
+			if prev, ok := e.Previous[r.Options[i].Key]; ok {
+				r.Options[i].Current = bulk.NewPayload(prev)
+			}
+		}
+		done[r.ID] = r
+	}
+	if err := sc.Err(); err != nil {
+		return h, nil, fmt.Errorf("read journal: %w", err)
+	}
+	return h, done, nil
+}

@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/api"
+)
+
+// countFlag is -v: each use raises the verbosity.
+type countFlag int
+
+func (c *countFlag) String() string   { return strconv.Itoa(int(*c)) }
+func (c *countFlag) IsBoolFlag() bool { return true }
+func (c *countFlag) Set(s string) error {
+	if b, err := strconv.ParseBool(s); err == nil {
+		if b {
+			*c++
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a level such as -v, -v -v or -v=2")
+	}
+	*c = countFlag(n)
+	return nil
+}
+
+type logFlags struct {
+	verbose countFlag
+	format  string
+}
+
+func addLogFlags(fs *flag.FlagSet) *logFlags {
+	lf := &logFlags{}
+	fs.Var(&lf.verbose, "v", "more log output on stderr: -v for progress detail, -v -v for every request")
+	fs.StringVar(&lf.format, "log-format", "text", "log format on stderr: text or json")
+	return lf
+}
+
+// logger builds the stderr logger. By default only warnings are logged; no level ever logs a
+// secret, because nothing secret is ever handed to it.
+func (lf *logFlags) logger(stdio Stdio) (*slog.Logger, error) {
+	level := slog.LevelWarn
+	switch {
+	case lf.verbose >= 2:
+		level = slog.LevelDebug
+	case lf.verbose == 1:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch lf.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(stdio.Err, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stdio.Err, opts)), nil
+	}
+	return nil, usageError("use --log-format text or --log-format json", "unknown log format %q", lf.format)
+}
+
+// connFlags are the flags of every command that talks to a server.
+type connFlags struct {
+	url          string
+	apiKeyFile   string
+	passwordFile string
+	caCert       string
+	insecure     bool
+	timeout      time.Duration
+	rate         float64
+	burst        int
+	retries      int
+}
+
+func addConnFlags(fs *flag.FlagSet) *connFlags {
+	c := &connFlags{}
+	fs.StringVar(&c.url, "url", "", "Polarity server URL, e.g. https://polarity.example.com (default $POLARITY_URL)")
+	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "read the API key or token from this `FILE` instead of $POLARITY_API_KEY")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password of $POLARITY_USERNAME from this `FILE` instead of $POLARITY_PASSWORD")
+	fs.StringVar(&c.caCert, "ca-cert", "", "trust the CA certificates in this PEM `FILE` too")
+	fs.BoolVar(&c.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate (unsafe; prints a warning)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit of each request")
+	fs.Float64Var(&c.rate, "rate", 5, "requests per second over all requests, GETs included")
+	fs.IntVar(&c.burst, "burst", 1, "requests that may be sent at once above the rate")
+	fs.IntVar(&c.retries, "retries", 5, "retries of a request after a network error, timeout, 429, 502, 503 or 504")
+	return c
+}
+
+// config resolves the connection settings from flags, environment and credential files.
+// Credentials never come from a flag's value, so they never show in a process listing.
+func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
+	cfg := api.Config{
+		URL: c.url, CACertFile: c.caCert, InsecureSkipVerify: c.insecure,
+		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, Retries: c.retries,
+		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(),
+	}
+	if cfg.URL == "" {
+		cfg.URL = stdio.getenv("POLARITY_URL")
+	}
+	if cfg.URL == "" {
+		return cfg, usageError("pass --url https://your-polarity-server or set POLARITY_URL", "no server URL")
+	}
+	switch {
+	case c.timeout <= 0:
+		return cfg, usageError("use a positive duration such as --timeout 30s", "--timeout must be positive")
+	case c.rate <= 0:
+		return cfg, usageError("use a positive rate such as --rate 5", "--rate must be positive")
+	case c.burst < 1:
+		return cfg, usageError("use --burst 1 or more", "--burst must be at least 1")
+	case c.retries < 0:
+		return cfg, usageError("use --retries 0 to never retry", "--retries must not be negative")
+	}
+	if c.retries == 0 {
+		cfg.Retries = -1 // the client reads 0 as "the default"
+	}
+	var err error
+	if c.apiKeyFile != "" {
+		if cfg.APIKey, err = readSecretFile(c.apiKeyFile); err != nil {
+			return cfg, err
+		}
+	} else {
+		cfg.APIKey = stdio.getenv("POLARITY_API_KEY")
+	}
+	if cfg.APIKey == "" {
+		cfg.Username = stdio.getenv("POLARITY_USERNAME")
+		if c.passwordFile != "" {
+			if cfg.Password, err = readSecretFile(c.passwordFile); err != nil {
+				return cfg, err
+			}
+		} else {
+			cfg.Password = stdio.getenv("POLARITY_PASSWORD")
+		}
+		if cfg.Username == "" || cfg.Password == "" {
+			return cfg, usageError("set POLARITY_API_KEY (or --api-key-file), or POLARITY_USERNAME with POLARITY_PASSWORD (or --password-file)", "no credentials")
+		}
+	}
+	if c.insecure {
+		log.Warn("TLS certificate verification is off (--insecure-skip-tls-verify): anyone on the path can read the credentials")
+	}
+	return cfg, nil
+}
+
+// client builds the API client.
+func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
+	cfg, err := c.config(stdio, log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := api.New(cfg)
+	if err != nil {
+		return nil, failure("check --url, --ca-cert and the credentials", err)
+	}
+	return cl, nil
+}
+
+func readSecretFile(path string) (string, error) {
+	b, err := readFileLimited(path, 1<<16)
+	if err != nil {
+		return "", usageError("the file must hold the secret alone on one line", "read credential file: %v", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", usageError("the file must hold the secret alone on one line", "credential file %s is empty", path)
+	}
+	return s, nil
+}
+
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// resolvedURL is the server URL as plans and reports record it: without any user:password@.
+func (c *connFlags) resolvedURL(stdio Stdio) string {
+	raw := c.url
+	if raw == "" {
+		raw = stdio.getenv("POLARITY_URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}

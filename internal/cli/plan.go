@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/report"
+)
+
+const planExample = `The dry run: validates FILE against the live server (names, option keys, values by the
+option's type, permissions), then prints what apply would change. Reads only.
+
+Example:
+  export POLARITY_URL=https://polarity.example.com POLARITY_API_KEY=...
+  polarity-bulk plan changes.csv
+  polarity-bulk plan changes.csv --out plan.json --markdown plan.md --detailed-exitcode`
+
+type planFlags struct {
+	out       string
+	markdown  string
+	detailed  bool
+	noColor   bool
+	conn      *connFlags
+	log       *logFlags
+}
+
+func runPlan(ctx context.Context, args []string, stdio Stdio) error {
+	fs := newFlagSet(stdio, "plan", "plan [flags] FILE", planExample)
+	f := planFlags{conn: addConnFlags(fs), log: addLogFlags(fs)}
+	fs.StringVar(&f.out, "out", "", "write the machine-readable plan to `plan.json` (for apply --plan)")
+	fs.StringVar(&f.markdown, "markdown", "", "write a Markdown summary to `plan.md`, sized for a pull-request comment")
+	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
+	pos, err := parse(fs, args, stdio)
+	if err != nil {
+		return err
+	}
+	file, err := oneFile(fs, pos)
+	if err != nil {
+		return err
+	}
+	log, err := f.log.logger(stdio)
+	if err != nil {
+		return err
+	}
+	s, err := prepare(ctx, file, f.conn, log, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+
+	meta := report.PlanMeta{Tool: toolVersion(), File: s.in.Path, SHA256: s.in.SHA256, Server: s.server, Created: time.Now()}
+	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
+		return err
+	}
+	if f.out != "" {
+		if err := writeFileAtomic(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, meta, s.plan) }); err != nil {
+			return failure("", fmt.Errorf("write plan: %w", err))
+		}
+		fmt.Fprintf(stdio.Err, "plan written to %s: apply it with 'polarity-bulk apply --plan %s'\n", f.out, f.out)
+	}
+	if f.markdown != "" {
+		if err := writeFileAtomic(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
+			return failure("", fmt.Errorf("write markdown plan: %w", err))
+		}
+	}
+	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
+		return err
+	}
+	if f.detailed && s.plan.Count().Changed > 0 {
+		return errChanges
+	}
+	return nil
+}
+
+// color reports whether w gets ANSI colour: a terminal, unless NO_COLOR is set or --no-color.
+func color(stdio Stdio, w io.Writer, off bool) bool {
+	if off {
+		return false
+	}
+	if _, set := stdio.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	return stdio.Terminal(w)
+}
+
+// appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when it is set (GitHub Actions).
+func appendStepSummary(stdio Stdio, write func(io.Writer) error) error {
+	path := stdio.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return failure("GITHUB_STEP_SUMMARY names a file that cannot be written", fmt.Errorf("step summary: %w", err))
+	}
+	defer f.Close()
+	if err := write(f); err != nil {
+		return failure("", fmt.Errorf("step summary: %w", err))
+	}
+	return f.Close()
+}

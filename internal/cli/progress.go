@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// progress shows an apply's progress on stderr: a bar on a terminal, otherwise a line every few
+// seconds (CI logs). Its methods are called one at a time by apply.
+type progress struct {
+	bar   *progressbar.ProgressBar // nil without a terminal
+	w     io.Writer
+	total int
+	start time.Time
+
+	mu     sync.Mutex
+	done   int
+	failed int
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// progressEvery is how often the line form reports.
+const progressEvery = 5 * time.Second
+
+// newProgress starts the display. quiet (verbose logging) turns the bar into lines: the bar
+// must not share the terminal with log lines.
+func newProgress(stdio Stdio, total int, verbose bool) *progress {
+	p := &progress{w: stdio.Err, total: total, start: time.Now(), stop: make(chan struct{})}
+	if stdio.Terminal(stdio.Err) && !verbose {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(stdio.Err), // the default is stdout, which is for data
+			progressbar.OptionSetDescription("applying"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("integrations"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		return p
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.line()
+			case <-p.stop:
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) add(r bulk.Result) {
+	p.mu.Lock()
+	p.done++
+	if r.Status == bulk.StatusFailed {
+		p.failed++
+	}
+	p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Add(1)
+	}
+}
+
+func (p *progress) line() {
+	p.mu.Lock()
+	done, failed := p.done, p.failed
+	p.mu.Unlock()
+	el := time.Since(p.start)
+	rate := float64(done) / el.Seconds()
+	eta := "unknown"
+	if rate > 0 {
+		eta = time.Duration(float64(p.total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "progress: %d/%d integrations done, %d failed, %.1f/s, ETA %s\n", done, p.total, failed, rate, eta)
+}
+
+// finish removes the bar (or stops the lines) before the summary is printed.
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		return
+	}
+	close(p.stop)
+	p.wg.Wait()
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+)
+
+const validateExample = `Checks everything that can be checked without a server: columns, ids, permissions, booleans,
+value syntax, ${NAME} references, duplicates. Every problem is printed as FILE:LINE: column:
+message, all at once; the exit code is 3 when there is any.
+
+Example:
+  polarity-bulk validate changes.csv
+  cat changes.csv | polarity-bulk validate -`
+
+func runValidate(ctx context.Context, args []string, stdio Stdio) error {
+	fs := newFlagSet(stdio, "validate", "validate [flags] FILE", validateExample)
+	lf := addLogFlags(fs)
+	pos, err := parse(fs, args, stdio)
+	if err != nil {
+		return err
+	}
+	file, err := oneFile(fs, pos)
+	if err != nil {
+		return err
+	}
+	if _, err := lf.logger(stdio); err != nil {
+		return err
+	}
+	in, err := readInput(file, stdio)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %d %s, %d %s (offline checks; 'plan' checks them against the server)\n",
+		in.Name, in.Lines, plural(in.Lines, "row", "rows"),
+		in.integrations(), plural(in.integrations(), "integration", "integrations"),
+		len(in.Rows), plural(len(in.Rows), "option", "options"))
+	return nil
+}
