@@ -19,12 +19,12 @@ Example:
   polarity-bulk plan changes.csv --out plan.json --markdown plan.md --detailed-exitcode`
 
 type planFlags struct {
-	out       string
-	markdown  string
-	detailed  bool
-	noColor   bool
-	conn      *connFlags
-	log       *logFlags
+	out      string
+	markdown string
+	detailed bool
+	noColor  bool
+	conn     *connFlags
+	log      *logFlags
 }
 
 func runPlan(ctx context.Context, args []string, stdio Stdio) error {
