@@ -247,6 +247,7 @@ func TestJournalRoundTrip(t *testing.T) {
 	applied := settle(target("a", true), bulk.StatusApplied, "")
 	applied.Options[0].Sensitive = true
 	failed := settle(target("b", true), bulk.StatusFailed, "boom")
+	failed.Options[0].Sensitive = true
 	for _, r := range []bulk.Result{applied, failed} {
 		if err := j.Record(r); err != nil {
 			t.Fatal(err)
