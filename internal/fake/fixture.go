@@ -291,8 +291,8 @@ func mustJSON(v any) json.RawMessage {
 }
 
 // clone returns a deep copy, so the server never shares mutable state with its caller.
-func (in Integration) clone() Integration {
-	out := in
+func (in *Integration) clone() Integration {
+	out := *in
 	out.EntityTypes = append([]string(nil), in.EntityTypes...)
 	out.Errors = append([]string(nil), in.Errors...)
 	out.Options = make([]Option, len(in.Options))

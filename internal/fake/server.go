@@ -239,9 +239,9 @@ func (s *Server) MaxInFlight() int {
 	return s.maxInFlight
 }
 
-// HoldPatches makes PATCH /api/integration-options requests wait, after authentication and
-// faults but before they touch the state, until release is called (or the client gives up,
-// or Close). With InFlight it lets concurrency tests see exactly how many PATCHes a client
+// HoldPatches makes PATCH /api/integration-options requests wait, after authentication,
+// faults and the document shape checks but before they touch the state, until release is
+// called (or the client gives up, or Close). With InFlight it lets concurrency tests see exactly how many PATCHes a client
 // keeps open. release may be called more than once.
 func (s *Server) HoldPatches() (release func()) {
 	s.mu.Lock()
