@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -345,8 +346,8 @@ func Synthetic(n int, seed uint64) *Fixture {
 				{Key: "url", Name: "API URL", Type: KindText, Value: mustJSON(fmt.Sprintf("https://synthetic-%d.example.invalid", i)), AdminOnly: true},
 				{Key: "enabled", Name: "Enabled", Type: KindBoolean, Value: mustJSON(rng.IntN(2) == 0)},
 				{Key: "maxResults", Name: "Max Results", Type: KindNumber, Value: mustJSON(1 + rng.IntN(1000)), Min: &one, Max: &thousand, AdminOnly: true},
-				{Key: "minimumSeverity", Name: "Minimum Severity", Type: KindSelect, Options: severities, Value: mustJSON(severities[rng.IntN(len(severities))]), UserCanEdit: true},
-				{Key: "categories", Name: "Categories", Type: KindSelect, Multiple: true, Options: categories, Value: mustJSON(picked)},
+				{Key: "minimumSeverity", Name: "Minimum Severity", Type: KindSelect, Options: slices.Clone(severities), Value: mustJSON(severities[rng.IntN(len(severities))]), UserCanEdit: true},
+				{Key: "categories", Name: "Categories", Type: KindSelect, Multiple: true, Options: slices.Clone(categories), Value: mustJSON(picked)},
 			},
 		})
 	}
