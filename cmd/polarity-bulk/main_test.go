@@ -1,0 +1,231 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"polarity-bulk": main,
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: the real binary's exit codes,
+// output and files, against a polarity-fake started for each script on 127.0.0.1.
+//
+// Each script gets POLARITY_URL and POLARITY_API_KEY for its own fake, and the command
+//
+//	fake requests [METHOD] N      exactly N requests (of METHOD) were received
+//	fake reset                    forget the requests received so far
+//	fake value ID KEY JSON        the server holds JSON as the option's value
+//	fake perm ID KEY PERMISSION   the server holds the permission (lock-hide, ...)
+//	fake drift ID KEY JSON        change an option behind the tool's back
+//	fake status ID STATUS         start or stop an integration
+//	fake faults JSON              switch faults on (a fake.Faults in JSON)
+//	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status, token-lifetime
+//	fake patched ID [N]           ID got N PATCHes (default 1)
+//
+// and "nosecret SECRET PATH..." fails when any file (or any file below a directory) holds
+// SECRET.
+func TestScripts(t *testing.T) {
+	fixture := filepath.Join("..", "..", "testdata", "fixtures", "integrations.json")
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			fix, err := fake.LoadFixture(fixture)
+			if err != nil {
+				return err
+			}
+			srv, err := fake.New(fix, fake.Config{})
+			if err != nil {
+				return err
+			}
+			hs := httptest.NewUnstartedServer(srv)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			hs.Listener = ln
+			hs.Start()
+			env.Defer(func() { srv.Close(); hs.Close() })
+			env.Values["fake"] = srv
+			env.Setenv("POLARITY_URL", hs.URL)
+			env.Setenv("POLARITY_API_KEY", "polarity-fake-api-key")
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("FIXTURE", mustAbs(fixture))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fake":     cmdFake,
+			"nosecret": cmdNoSecret,
+		},
+	})
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
+	srv := ts.Value("fake").(*fake.Server)
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake requests|reset|value|perm|drift|status|faults|config|patched ...")
+	}
+	check := func(ok bool, format string, a ...any) {
+		if ok == neg {
+			if neg {
+				ts.Fatalf("unexpectedly true: "+format, a...)
+			}
+			ts.Fatalf(format, a...)
+		}
+	}
+	switch args[0] {
+	case "requests":
+		method := ""
+		if len(args) == 3 {
+			method = args[1]
+		}
+		want, err := strconv.Atoi(args[len(args)-1])
+		ts.Check(err)
+		got := 0
+		for _, r := range srv.Requests() {
+			if method == "" || r.Method == method {
+				got++
+			}
+		}
+		check(got == want, "%d %s requests received, want %d", got, method, want)
+	case "reset":
+		srv.ResetRequests()
+	case "patched":
+		want := 1
+		if len(args) == 3 {
+			n, err := strconv.Atoi(args[2])
+			ts.Check(err)
+			want = n
+		}
+		got := 0
+		for _, r := range srv.Requests() {
+			if r.Method == http.MethodPatch && strings.Contains(string(r.Body), `"`+args[1]+`-`) {
+				got++
+			}
+		}
+		check(got == want, "%s got %d PATCHes, want %d", args[1], got, want)
+	case "value", "perm":
+		if len(args) != 4 {
+			ts.Fatalf("usage: fake %s ID KEY WANT", args[0])
+		}
+		in, ok := srv.Integration(args[1])
+		if !ok {
+			ts.Fatalf("no integration %s", args[1])
+		}
+		for _, o := range in.Options {
+			if o.Key != args[2] {
+				continue
+			}
+			if args[0] == "value" {
+				check(jsonEqual(o.Value, []byte(args[3])), "%s %s holds %s, want %s", args[1], args[2], o.Value, args[3])
+			} else {
+				got := permission(o.AdminOnly, o.UserCanEdit)
+				check(got == args[3], "%s %s has permission %s, want %s", args[1], args[2], got, args[3])
+			}
+			return
+		}
+		ts.Fatalf("integration %s has no option %s", args[1], args[2])
+	case "drift":
+		ts.Check(srv.SetOption(args[1], args[2], json.RawMessage(args[3])))
+	case "status":
+		ts.Check(srv.SetStatus(args[1], args[2]))
+	case "faults":
+		var f fake.Faults
+		ts.Check(json.Unmarshal([]byte(args[1]), &f))
+		ts.Check(srv.SetFaults(f))
+	case "config":
+		cfg := srv.Config()
+		switch args[1] {
+		case "options-in":
+			cfg.OptionsIn = fake.Placement(args[2])
+		case "passwords":
+			cfg.Passwords = fake.PasswordMode(args[2])
+		case "kind-attr":
+			cfg.KindAttr = args[2]
+		case "option-resource-type":
+			cfg.OptionResourceType = args[2]
+		case "patch-status":
+			n, err := strconv.Atoi(args[2])
+			ts.Check(err)
+			cfg.PatchStatus = n
+		case "token-lifetime":
+			d, err := time.ParseDuration(args[2])
+			ts.Check(err)
+			cfg.TokenLifetime = d
+		default:
+			ts.Fatalf("unknown config %s", args[1])
+		}
+		ts.Check(srv.SetConfig(cfg))
+	default:
+		ts.Fatalf("unknown fake command %s", args[0])
+	}
+}
+
+func permission(adminOnly, userCanEdit bool) string {
+	switch {
+	case adminOnly && !userCanEdit:
+		return "lock-hide"
+	case !adminOnly && !userCanEdit:
+		return "lock-show"
+	case !adminOnly && userCanEdit:
+		return "user-provides"
+	}
+	return "invalid"
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: nosecret SECRET PATH...")
+	}
+	secret := args[0]
+	for _, p := range args[1:] {
+		root := ts.MkAbs(p)
+		err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(b), secret) {
+				ts.Fatalf("%s holds the secret", path)
+			}
+			return nil
+		})
+		ts.Check(err)
+	}
+}
