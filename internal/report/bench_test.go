@@ -1,0 +1,70 @@
+package report
+
+import (
+	"io"
+	"testing"
+)
+
+// The benchmarks render a 1,000-integration × 10-option plan and its results, the size of a
+// large rollout.
+
+func BenchmarkPlanText(b *testing.B) {
+	p := bigPlan(1000, 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := PlanText(io.Discard, p, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPlanJSON(b *testing.B) {
+	p, m := bigPlan(1000, 10), planMeta()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := PlanJSON(io.Discard, m, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPlanMarkdown(b *testing.B) {
+	p, m := bigPlan(1000, 10), planMeta()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := PlanMarkdown(io.Discard, m, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkResultsJSON(b *testing.B) {
+	r := bigRun(bigPlan(1000, 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ResultsJSON(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkResultsCSV(b *testing.B) {
+	r := bigRun(bigPlan(1000, 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ResultsCSV(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteDir(b *testing.B) {
+	r := bigRun(bigPlan(1000, 10))
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteDir(dir, r, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// The files of the report directory (SPEC.md section 4).
+const (
+	ResultsJSONFile = "results.json"
+	ResultsCSVFile  = "results.csv"
+	FailedCSVFile   = "failed.csv"
+	BackupCSVFile   = "backup.csv"
+	SummaryFile     = "summary.md"
+	JUnitFile       = "junit.xml"
+)
+
+// WriteDir writes the six files of the report directory into dir, creating it (mode 0755)
+// when needed. Every file is rendered first, so a rendering error writes nothing; then each is
+// written to a temporary name in dir, synced and renamed over its final name, so no file is
+// ever half-written and an older report's file is replaced whole or not at all. A file that
+// cannot be written does not stop the others: the errors are joined. backup.csv is mode 0600
+// when backupSecrets is true (it may hold secrets), the others 0644.
+func WriteDir(dir string, r Run, backupSecrets bool) error {
+	type file struct {
+		name   string
+		render func(io.Writer) error
+		mode   os.FileMode
+	}
+	backupMode := os.FileMode(0o644)
+	if backupSecrets {
+		backupMode = 0o600
+	}
+	files := []file{
+		{ResultsJSONFile, func(w io.Writer) error { return ResultsJSON(w, r) }, 0o644},
+		{ResultsCSVFile, func(w io.Writer) error { return ResultsCSV(w, r) }, 0o644},
+		{FailedCSVFile, func(w io.Writer) error { return FailedCSV(w, r) }, 0o644},
+		{BackupCSVFile, func(w io.Writer) error { return BackupCSV(w, r, backupSecrets) }, backupMode},
+		{SummaryFile, func(w io.Writer) error { return SummaryMarkdown(w, r) }, 0o644},
+		{JUnitFile, func(w io.Writer) error { return JUnit(w, r) }, 0o644},
+	}
+	bodies := make([][]byte, len(files))
+	for i, f := range files {
+		var b bytes.Buffer
+		if err := f.render(&b); err != nil {
+			return fmt.Errorf("render %s: %w", f.name, err)
+		}
+		bodies[i] = b.Bytes()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create report directory: %w", err)
+	}
+	var errs []error
+	for i, f := range files {
+		if err := writeAtomic(dir, f.name, bodies[i], f.mode); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	syncDir(dir)
+	return errors.Join(errs...)
+}
+
+// writeAtomic writes data to dir/name through a temporary file in the same directory. The
+// mode is set on the temporary file before any byte is written, so a secret is never
+// readable by others, not even for a moment.
+func writeAtomic(dir, name string, data []byte, mode os.FileMode) (err error) {
+	path := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}()
+	if err := tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// syncDir makes the renames durable where the system allows it; where it does not (some
+// systems cannot sync a directory), the files themselves are already synced.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	d.Close()
+}

@@ -1,0 +1,106 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites the file with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(run go test ./internal/report -update if the change is intended)", name, i+1, g, w)
+			}
+		}
+		t.Fatalf("%s differs from the golden file", name)
+	}
+}
+
+func planMeta() PlanMeta {
+	return PlanMeta{
+		Tool:    "polarity-bulk 1.0.0",
+		File:    "rollout.csv",
+		SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Server:  "https://polarity.example.com",
+		Created: time.Date(2025, 3, 1, 9, 58, 0, 0, time.FixedZone("CET", 3600)),
+	}
+}
+
+// renderers lists every renderer over the fixture, by golden file name.
+func renderers() []struct {
+	file   string
+	render func(io.Writer) error
+} {
+	p, r, m := fixturePlan(), fixtureRun(), planMeta()
+	return []struct {
+		file   string
+		render func(io.Writer) error
+	}{
+		{"plan.txt", func(w io.Writer) error { return PlanText(w, p, false) }},
+		{"plan-color.txt", func(w io.Writer) error { return PlanText(w, p, true) }},
+		{"plan.json", func(w io.Writer) error { return PlanJSON(w, m, p) }},
+		{"plan.md", func(w io.Writer) error { return PlanMarkdown(w, m, p) }},
+		{"results.json", func(w io.Writer) error { return ResultsJSON(w, r) }},
+		{"results.csv", func(w io.Writer) error { return ResultsCSV(w, r) }},
+		{"failed.csv", func(w io.Writer) error { return FailedCSV(w, r) }},
+		{"backup.csv", func(w io.Writer) error { return BackupCSV(w, r, false) }},
+		{"summary.md", func(w io.Writer) error { return SummaryMarkdown(w, r) }},
+		{"junit.xml", func(w io.Writer) error { return JUnit(w, r) }},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	all := append(renderers(), struct {
+		file   string
+		render func(io.Writer) error
+	}{"backup-secrets.csv", func(w io.Writer) error { return BackupCSV(w, fixtureRun(), true) }})
+	for _, tt := range all {
+		t.Run(tt.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.file, b.Bytes())
+			// Rendering twice gives the same bytes: nothing depends on map order.
+			var again bytes.Buffer
+			if err := tt.render(&again); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.Bytes(), again.Bytes()) {
+				t.Fatal("two renderings differ")
+			}
+		})
+	}
+}

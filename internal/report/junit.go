@@ -1,0 +1,174 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure"`
+	Skipped   *junitMessage `xml:"skipped"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit writes junit.xml: one test suite for the run, one test case per integration named
+// "id (name)". A failed integration is a failure whose message is its error and whose text
+// lists its options with their lines and errors; a not-attempted one is skipped; applied and
+// unchanged ones pass, with their options in system-out. Run metadata and flags are suite
+// properties. Errors are scrubbed of secrets; encoding/xml escapes everything else, and
+// replaces characters XML cannot carry.
+func JUnit(w io.Writer, r Run) error {
+	results := r.results()
+	x := newRedactor(r.Plan, results)
+	ints, _ := count(results)
+	var dur time.Duration
+	if !r.Started.IsZero() && !r.Finished.IsZero() {
+		dur = r.Finished.Sub(r.Started)
+	}
+	suite := junitSuite{
+		Name:     "polarity-bulk apply",
+		Tests:    ints.Total,
+		Failures: ints.Failed,
+		Skipped:  ints.NotAttempted,
+		Time:     seconds(dur),
+	}
+	if !r.Started.IsZero() {
+		suite.Timestamp = r.Started.UTC().Format(time.RFC3339)
+	}
+	prop := func(name, value string) {
+		if value != "" {
+			suite.Properties = append(suite.Properties, junitProperty{name, value})
+		}
+	}
+	prop("tool", r.Tool)
+	prop("server", r.Server)
+	prop("input", r.Input)
+	prop("input.sha256", r.SHA256)
+	prop("interrupted", strconv.FormatBool(r.Interrupted))
+	for _, k := range sortedKeys(r.Flags) {
+		prop("flag."+k, x.text(r.Flags[k]))
+	}
+	for _, res := range results {
+		tc := junitCase{
+			Name:      targetName(res.ID, res.Name),
+			Classname: "polarity-bulk.apply",
+			Time:      seconds(res.Duration),
+		}
+		switch res.Status {
+		case bulk.StatusFailed:
+			msg := x.text(res.Error)
+			if msg == "" {
+				msg = "failed"
+			}
+			typ := ""
+			if res.HTTPStatus != 0 {
+				typ = "HTTP " + strconv.Itoa(res.HTTPStatus)
+			}
+			tc.Failure = &junitMessage{Message: msg, Type: typ, Text: junitOptions(x, res)}
+		case bulk.StatusNotAttempted:
+			msg := "not attempted"
+			if e := x.text(res.Error); e != "" {
+				msg += ": " + e
+			}
+			tc.Skipped = &junitMessage{Message: msg}
+		default:
+			tc.SystemOut = junitOptions(x, res)
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	doc := junitSuites{
+		Name: "polarity-bulk", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
+		Time: suite.Time, Suites: []junitSuite{suite},
+	}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encode junit: %w", err)
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// junitOptions lists an integration's options, one per line: key, lines, status, what
+// changed, verification and error.
+func junitOptions(x redactor, res bulk.Result) string {
+	var b strings.Builder
+	for _, o := range res.Options {
+		c := o.Change
+		fmt.Fprintf(&b, "%s [%s]: %s", c.Key, linesText(c), optionStatus(res, o))
+		if c.Action == bulk.ActionUpdate {
+			b.WriteString(": " + describe(c).plain())
+		}
+		if o.Verified != nil {
+			if *o.Verified {
+				b.WriteString(" (verified)")
+			} else {
+				b.WriteString(" (NOT verified: read back different)")
+			}
+		}
+		if o.Error != "" {
+			b.WriteString(": " + x.text(o.Error))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// plain is the line's text without styles.
+func (l line) plain() string {
+	var b strings.Builder
+	l.write(&b, false)
+	return b.String()
+}
+
+// seconds formats a duration as JUnit's seconds with millisecond precision.
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}

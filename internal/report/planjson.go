@@ -1,0 +1,191 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// PlanMeta is what plan.json and plan.md record besides the plan itself.
+type PlanMeta struct {
+	Tool    string    // tool version, e.g. "polarity-bulk 1.2.0"
+	File    string    // CSV path as given; "-" is standard input
+	SHA256  string    // hex SHA-256 of the CSV's bytes
+	Server  string    // server base URL
+	Created time.Time // when the plan was made; written in UTC
+}
+
+// PlanFile is plan.json: the reviewed plan that `apply --plan` applies. PlanJSON writes it and
+// ReadPlan reads it back. It holds no secret values: before/after are masked for sensitive
+// options, and no value to send is recorded (apply plans again from the CSV, whose hash must
+// still match, and compares fingerprints).
+type PlanFile struct {
+	Format       int               `json:"format"` // Format
+	Kind         string            `json:"kind"`   // "polarity-bulk plan"
+	Tool         string            `json:"tool"`
+	Created      time.Time         `json:"created"`
+	Server       string            `json:"server"`
+	Input        InputFile         `json:"input"`
+	Totals       bulk.Counts       `json:"totals"`
+	Warnings     []string          `json:"warnings,omitempty"`
+	Integrations []PlanIntegration `json:"integrations"`
+}
+
+// InputFile names the CSV a plan or a run was made from.
+type InputFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// PlanIntegration is one integration of plan.json.
+type PlanIntegration struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Running bool   `json:"running"`
+	// Fingerprint is the planner's digest of the current state of the options the plan
+	// touches; apply --plan refuses when the server's state no longer has it.
+	Fingerprint string       `json:"fingerprint"`
+	Options     []PlanOption `json:"options"`
+}
+
+// PlanOption is one option change of plan.json. Before and After are display strings,
+// "(sensitive)" for secrets; the permissions are lock-hide, lock-show or user-provides.
+type PlanOption struct {
+	Line              int    `json:"line"`
+	MergedLines       []int  `json:"merged_lines,omitempty"`
+	Key               string `json:"option_key"`
+	Kind              string `json:"kind"`
+	Sensitive         bool   `json:"sensitive"`
+	Action            string `json:"action"` // update or unchanged
+	ValueChanges      bool   `json:"value_changes"`
+	PermissionChanges bool   `json:"permission_changes"`
+	CurrentUnreadable bool   `json:"current_unreadable,omitempty"`
+	Before            string `json:"before"`
+	After             string `json:"after"`
+	PermissionBefore  string `json:"permission_before"`
+	PermissionAfter   string `json:"permission_after"`
+}
+
+// Meta returns the file's metadata.
+func (f PlanFile) Meta() PlanMeta {
+	return PlanMeta{Tool: f.Tool, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created}
+}
+
+// NewPlanFile builds the content of plan.json from a plan; PlanJSON writes it.
+func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
+	x := newRedactor(p, nil)
+	f := PlanFile{
+		Format:       Format,
+		Kind:         kindPlan,
+		Tool:         m.Tool,
+		Created:      utc(m.Created),
+		Server:       m.Server,
+		Input:        InputFile{Path: m.File, SHA256: m.SHA256},
+		Totals:       p.Count(),
+		Warnings:     x.warnings(p.Warnings),
+		Integrations: make([]PlanIntegration, len(p.Targets)),
+	}
+	for i, t := range p.Targets {
+		pi := PlanIntegration{
+			ID: t.ID, Name: t.Name, Status: t.Status, Running: t.Running, Fingerprint: t.Fingerprint,
+			Options: make([]PlanOption, len(t.Changes)),
+		}
+		for j, c := range t.Changes {
+			pi.Options[j] = planOption(c)
+		}
+		f.Integrations[i] = pi
+	}
+	return f
+}
+
+func planOption(c bulk.Change) PlanOption {
+	return PlanOption{
+		Line:              c.Line,
+		MergedLines:       c.Merged,
+		Key:               c.Key,
+		Kind:              string(c.Kind),
+		Sensitive:         secret(c),
+		Action:            string(c.Action),
+		ValueChanges:      c.ValueChanges,
+		PermissionChanges: c.FlagsChange,
+		CurrentUnreadable: c.Unreadable,
+		Before:            before(c),
+		After:             after(c),
+		PermissionBefore:  permText(c.BeforeFlags),
+		PermissionAfter:   permText(c.AfterFlags),
+	}
+}
+
+// PlanJSON writes plan.json (see PlanFile), indented, with a "format" version field.
+func PlanJSON(w io.Writer, m PlanMeta, p bulk.Plan) error {
+	return writeJSON(w, NewPlanFile(m, p))
+}
+
+// ReadPlan reads plan.json back for apply --plan. It refuses a file of another kind (a
+// results.json) or format, and one without the CSV's hash or an integration's fingerprint,
+// since such a plan cannot be checked against the CSV and the server.
+func ReadPlan(r io.Reader) (PlanFile, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return PlanFile{}, fmt.Errorf("read plan: %w", err)
+	}
+	// The kind and format are checked first, so that a results.json or a newer plan gets a
+	// clear answer rather than a decoding error about some field.
+	var head struct {
+		Format int    `json:"format"`
+		Kind   string `json:"kind"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&head); err != nil {
+		return PlanFile{}, fmt.Errorf("read plan: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return PlanFile{}, errors.New("read plan: unexpected data after the plan")
+	}
+	if head.Kind != kindPlan {
+		return PlanFile{}, fmt.Errorf("read plan: not a plan file (kind %q, want %q)", head.Kind, kindPlan)
+	}
+	if head.Format != Format {
+		return PlanFile{}, fmt.Errorf("read plan: format %d is not supported (this version reads format %d)", head.Format, Format)
+	}
+	var f PlanFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return PlanFile{}, fmt.Errorf("read plan: %w", err)
+	}
+	if f.Input.SHA256 == "" {
+		return PlanFile{}, errors.New("read plan: the plan records no sha256 of its input")
+	}
+	seen := make(map[string]bool, len(f.Integrations))
+	for i, in := range f.Integrations {
+		switch {
+		case in.ID == "":
+			return PlanFile{}, fmt.Errorf("read plan: integration %d has no id", i+1)
+		case seen[in.ID]:
+			return PlanFile{}, fmt.Errorf("read plan: integration %s is listed twice", in.ID)
+		case in.Fingerprint == "":
+			return PlanFile{}, fmt.Errorf("read plan: integration %s has no fingerprint", in.ID)
+		}
+		seen[in.ID] = true
+	}
+	return f, nil
+}
+
+// writeJSON writes v as indented JSON in one write. HTML characters are kept as they are:
+// nothing here is embedded in HTML, and "<" reads better than "\u003c".
+func writeJSON(w io.Writer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}

@@ -1,0 +1,411 @@
+// Package report renders plans and apply results for people and for machines: the stdout diff,
+// plan.json and plan.md of `plan`, and the report directory of `apply` (SPEC.md section 4).
+//
+// Every renderer is pure: values in, bytes out, no clock, no network, no goroutines. WriteDir
+// is the one function that touches the file system.
+//
+// Secrets (SPEC.md section 5). A change is sensitive when bulk.Change.Sensitive is set or its
+// value comes from ${NAME}. For such a change no renderer prints Row.Cell, Row.Value.Text,
+// Change.Send or Change.Current, and Before/After are shown as "(sensitive)" whatever the
+// planner put there; the only exception is BackupCSV with secrets=true. Free text that comes
+// from elsewhere (server error messages, warnings, flag values) is scrubbed of every known
+// secret value before it is written, because a server may echo the value it refused.
+package report
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// Format is the version of plan.json and results.json. A reader refuses any other version.
+const Format = 1
+
+// The kinds of the JSON files, so that one is not mistaken for the other (apply --plan given a
+// results.json).
+const (
+	kindPlan    = "polarity-bulk plan"
+	kindResults = "polarity-bulk results"
+)
+
+// sensitive is how every renderer shows a secret value.
+const sensitive = "(sensitive)"
+
+// Run is everything an apply report says: the run's metadata, the plan it applied and the
+// result of every integration.
+type Run struct {
+	Tool   string // tool version, e.g. "polarity-bulk 1.2.0"
+	Server string // server base URL
+	Input  string // CSV path as given; "-" is standard input
+	SHA256 string // hex SHA-256 of the CSV
+	// Started and Finished bound the run; they are written in UTC.
+	Started, Finished time.Time
+	// Flags are the effective command-line settings (concurrency, rate, ...), by flag name.
+	Flags       map[string]string
+	Interrupted bool
+	// Plan is the plan the run applied. Its warnings are reported; a target of the plan with no
+	// Result is reported as not attempted, so every input row is accounted for. Results come
+	// out in the plan's order whatever order they finished in.
+	Plan    bulk.Plan
+	Results []bulk.Result
+}
+
+// results returns one result per integration, in plan order: the run's own results, plus a
+// not-attempted (or unchanged) result for every target the run did not get to.
+func (r Run) results() []bulk.Result {
+	if len(r.Plan.Targets) == 0 {
+		return r.Results
+	}
+	byID := make(map[string]int, len(r.Results))
+	for i, res := range r.Results {
+		if _, dup := byID[res.ID]; !dup {
+			byID[res.ID] = i
+		}
+	}
+	out := make([]bulk.Result, 0, max(len(r.Results), len(r.Plan.Targets)))
+	used := make([]bool, len(r.Results))
+	for _, t := range r.Plan.Targets {
+		if i, ok := byID[t.ID]; ok {
+			if !used[i] {
+				out = append(out, r.Results[i])
+				used[i] = true
+			}
+			continue
+		}
+		out = append(out, missing(t))
+	}
+	for i, res := range r.Results {
+		if !used[i] {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// missing is the result of a target the run never reached.
+func missing(t bulk.Target) bulk.Result {
+	res := bulk.Result{ID: t.ID, Name: t.Name, Status: bulk.StatusUnchanged}
+	if t.Updates() {
+		res.Status = bulk.StatusNotAttempted
+	}
+	for _, c := range t.Changes {
+		st := bulk.StatusUnchanged
+		if c.Action == bulk.ActionUpdate {
+			st = bulk.StatusNotAttempted
+		}
+		res.Options = append(res.Options, bulk.OptionResult{Change: c, Status: st})
+	}
+	return res
+}
+
+// optionStatus is an option's status, falling back to its integration's when the option has
+// none of its own.
+func optionStatus(res bulk.Result, o bulk.OptionResult) bulk.Status {
+	if o.Status != "" {
+		return o.Status
+	}
+	return res.Status
+}
+
+// optionError is an option's error, falling back to its integration's for options that did not
+// get through.
+func optionError(res bulk.Result, o bulk.OptionResult) string {
+	if o.Error != "" {
+		return o.Error
+	}
+	switch optionStatus(res, o) {
+	case bulk.StatusFailed, bulk.StatusNotAttempted:
+		return res.Error
+	}
+	return ""
+}
+
+// tally counts statuses.
+type tally struct {
+	Total        int `json:"total"`
+	Applied      int `json:"applied"`
+	Unchanged    int `json:"unchanged"`
+	Failed       int `json:"failed"`
+	NotAttempted int `json:"not-attempted"`
+}
+
+func (t *tally) add(s bulk.Status, n int) {
+	t.Total += n
+	switch s {
+	case bulk.StatusApplied:
+		t.Applied += n
+	case bulk.StatusUnchanged:
+		t.Unchanged += n
+	case bulk.StatusFailed:
+		t.Failed += n
+	case bulk.StatusNotAttempted:
+		t.NotAttempted += n
+	}
+}
+
+// count totals integrations and input rows (merged duplicate lines count as rows) by status.
+func count(results []bulk.Result) (integrations, rows tally) {
+	for _, res := range results {
+		integrations.add(res.Status, 1)
+		for _, o := range res.Options {
+			rows.add(optionStatus(res, o), 1+len(o.Merged))
+		}
+	}
+	return integrations, rows
+}
+
+// secret reports whether a change's values must not be shown.
+func secret(c bulk.Change) bool { return c.Sensitive || c.Row.Value.Env != "" }
+
+// before and after are the display values of a change, masked again for secrets so that a
+// planner bug cannot leak one through a report.
+func before(c bulk.Change) string {
+	if secret(c) {
+		return sensitive
+	}
+	return c.Before
+}
+
+func after(c bulk.Change) string {
+	if secret(c) {
+		return sensitive
+	}
+	return c.After
+}
+
+// lines returns a change's line and the lines merged into it, in order.
+func lines(c bulk.Change) []int {
+	ls := append([]int{c.Line}, c.Merged...)
+	slices.Sort(ls)
+	return slices.Compact(ls)
+}
+
+// linesText says "line 4" or "lines 4, 9".
+func linesText(c bulk.Change) string {
+	ls := lines(c)
+	if len(ls) == 1 {
+		return "line " + strconv.Itoa(ls[0])
+	}
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = strconv.Itoa(l)
+	}
+	return "lines " + strings.Join(parts, ", ")
+}
+
+// permText names flags the way the CSV does.
+func permText(f bulk.Flags) string { return f.Permission() }
+
+// inputName says where the CSV came from.
+func inputName(path string) string {
+	if path == "-" || path == "" {
+		return "standard input"
+	}
+	return path
+}
+
+// plural returns "1 integration" or "2 integrations".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// printable makes a value safe for a terminal or a one-line cell: line breaks and control
+// characters become visible escapes (a value could otherwise move the cursor or recolour the
+// screen of the person reviewing the plan), and so do the bidirectional overrides that can
+// make text read differently from what it is. Values longer than limit runes are cut with a
+// note of how much is left out; limit 0 means no cut.
+func printable(s string, limit int) string {
+	if plainASCII(s) && (limit == 0 || len(s) <= limit) {
+		return s // the common case, without a copy
+	}
+	var b strings.Builder
+	n := 0
+	for i, r := range s {
+		if limit > 0 && n == limit {
+			rest := utf8.RuneCountInString(s[i:])
+			b.WriteString("… (" + plural(rest, "more character") + ")")
+			break
+		}
+		n++
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			b.WriteString(`\x` + strconv.FormatInt(int64(r)|0x100, 16)[1:])
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
+			b.WriteString(`\u` + strconv.FormatInt(int64(r), 16))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// formulaStart reports whether a spreadsheet would read the cell as a formula (SPEC.md
+// section 4).
+func formulaStart(s string) bool {
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}
+
+// neutral neutralises a CSV cell whose meaning may change: a leading apostrophe makes
+// spreadsheets show it as text. Value cells of the input format are handled by valueCell
+// instead, which keeps their meaning.
+func neutral(s string) string {
+	if formulaStart(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// redactor scrubs known secret values out of free text.
+type redactor struct{ r *strings.Replacer }
+
+// minSecret is the shortest secret the redactor looks for: shorter ones would garble ordinary
+// words in error messages, and are not worth much as secrets.
+const minSecret = 4
+
+// newRedactor collects the secret values of every sensitive change: the cell, the value text,
+// the value to send and the current value, each also as its JSON spelling, since a server may
+// echo either.
+func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
+	seen := map[string]bool{}
+	addString := func(s string) {
+		if len(s) < minSecret || seen[s] {
+			return
+		}
+		seen[s] = true
+		if q, err := json.Marshal(s); err == nil {
+			if inner := string(q[1 : len(q)-1]); inner != s && len(inner) >= minSecret {
+				seen[inner] = true
+			}
+		}
+	}
+	addJSON := func(raw json.RawMessage) {
+		if len(raw) == 0 {
+			return
+		}
+		addString(string(raw))
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		walkStrings(v, addString)
+	}
+	add := func(c bulk.Change) {
+		if !secret(c) {
+			return
+		}
+		addString(c.Row.Value.Text)
+		if c.Row.Value.Env == "" {
+			addString(c.Row.Cell)
+		}
+		addJSON(c.Send.Bytes())
+		addJSON(c.Current.Bytes())
+	}
+	for _, t := range p.Targets {
+		for _, c := range t.Changes {
+			add(c)
+		}
+	}
+	for _, res := range results {
+		for _, o := range res.Options {
+			add(o.Change)
+		}
+	}
+	if len(seen) == 0 {
+		return redactor{}
+	}
+	olds := make([]string, 0, len(seen))
+	for s := range seen {
+		olds = append(olds, s)
+	}
+	// Longest first, so that a secret containing another is replaced whole.
+	slices.SortFunc(olds, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	pairs := make([]string, 0, 2*len(olds))
+	for _, s := range olds {
+		pairs = append(pairs, s, sensitive)
+	}
+	return redactor{strings.NewReplacer(pairs...)}
+}
+
+// walkStrings calls f for every string inside a decoded JSON value.
+func walkStrings(v any, f func(string)) {
+	switch t := v.(type) {
+	case string:
+		f(t)
+	case []any:
+		for _, x := range t {
+			walkStrings(x, f)
+		}
+	case map[string]any:
+		for _, x := range t {
+			walkStrings(x, f)
+		}
+	}
+}
+
+// text scrubs s.
+func (x redactor) text(s string) string {
+	if x.r == nil || s == "" {
+		return s
+	}
+	return x.r.Replace(s)
+}
+
+// warnings renders a plan's warnings, scrubbed.
+func (x redactor) warnings(ps []bulk.Problem) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = x.text(p.Error())
+	}
+	return out
+}
+
+// utc drops the location so that times are written the same everywhere.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+// millis is a duration in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,149 @@
+package report
+
+import (
+	"cmp"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
+)
+
+// resultsFile is results.json.
+type resultsFile struct {
+	Format       int                 `json:"format"`
+	Kind         string              `json:"kind"`
+	Tool         string              `json:"tool"`
+	Server       string              `json:"server"`
+	Input        InputFile           `json:"input"`
+	Started      time.Time           `json:"started"`
+	Finished     time.Time           `json:"finished"`
+	DurationMS   float64             `json:"duration_ms"`
+	Interrupted  bool                `json:"interrupted"`
+	Flags        map[string]string   `json:"flags"`
+	Totals       resultTotals        `json:"totals"`
+	Warnings     []string            `json:"warnings,omitempty"`
+	Integrations []resultIntegration `json:"integrations"`
+}
+
+type resultTotals struct {
+	Integrations tally `json:"integrations"`
+	Rows         tally `json:"rows"` // input rows: merged duplicate lines count too
+}
+
+type resultIntegration struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Status     bulk.Status    `json:"status"`
+	HTTPStatus int            `json:"http_status,omitempty"` // 0: no answer
+	Attempts   int            `json:"attempts"`
+	DurationMS float64        `json:"duration_ms"`
+	Error      string         `json:"error,omitempty"`
+	Options    []resultOption `json:"options"`
+}
+
+type resultOption struct {
+	Key               string      `json:"option_key"`
+	Line              int         `json:"line"`
+	MergedLines       []int       `json:"merged_lines,omitempty"`
+	Kind              string      `json:"kind"`
+	Sensitive         bool        `json:"sensitive"`
+	Action            string      `json:"action"`
+	Status            bulk.Status `json:"status"`
+	ValueChanges      bool        `json:"value_changes"`
+	PermissionChanges bool        `json:"permission_changes"`
+	Before            string      `json:"before"`
+	After             string      `json:"after"`
+	PermissionBefore  string      `json:"permission_before"`
+	PermissionAfter   string      `json:"permission_after"`
+	Verified          *bool       `json:"verified,omitempty"` // absent: not read back
+	Error             string      `json:"error,omitempty"`
+}
+
+// ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
+// version, server, start and finish times in UTC, input path and SHA-256, flags, whether it
+// was interrupted); totals by status for integrations and for input rows; the plan's
+// warnings; and per integration its id, name, status, HTTP status, attempts, duration and
+// error, with per option its key, CSV line, status, before/after (masked), permissions,
+// verification and error. Errors and flag values are scrubbed of secrets.
+func ResultsJSON(w io.Writer, r Run) error {
+	results := r.results()
+	x := newRedactor(r.Plan, results)
+	ints, rows := count(results)
+	f := resultsFile{
+		Format:       Format,
+		Kind:         kindResults,
+		Tool:         r.Tool,
+		Server:       r.Server,
+		Input:        InputFile{Path: r.Input, SHA256: r.SHA256},
+		Started:      utc(r.Started),
+		Finished:     utc(r.Finished),
+		Interrupted:  r.Interrupted,
+		Flags:        make(map[string]string, len(r.Flags)),
+		Totals:       resultTotals{ints, rows},
+		Warnings:     x.warnings(r.Plan.Warnings),
+		Integrations: make([]resultIntegration, len(results)),
+	}
+	if !r.Started.IsZero() && !r.Finished.IsZero() {
+		f.DurationMS = millis(r.Finished.Sub(r.Started))
+	}
+	for k, v := range r.Flags {
+		f.Flags[k] = x.text(v)
+	}
+	for i, res := range results {
+		ri := resultIntegration{
+			ID: res.ID, Name: res.Name, Status: res.Status, HTTPStatus: res.HTTPStatus,
+			Attempts: res.Attempts, DurationMS: millis(res.Duration), Error: x.text(res.Error),
+			Options: make([]resultOption, len(res.Options)),
+		}
+		for j, o := range res.Options {
+			c := o.Change
+			ri.Options[j] = resultOption{
+				Key: c.Key, Line: c.Line, MergedLines: c.Merged, Kind: string(c.Kind), Sensitive: secret(c),
+				Action: string(c.Action), Status: optionStatus(res, o),
+				ValueChanges: c.ValueChanges, PermissionChanges: c.FlagsChange,
+				Before: before(c), After: after(c),
+				PermissionBefore: permText(c.BeforeFlags), PermissionAfter: permText(c.AfterFlags),
+				Verified: o.Verified, Error: x.text(o.Error),
+			}
+		}
+		f.Integrations[i] = ri
+	}
+	return writeJSON(w, f)
+}
+
+// resultRow is one row of results.csv.
+type resultRow struct {
+	Line          int    `csv:"line"`
+	IntegrationID string `csv:"integration_id"`
+	OptionKey     string `csv:"option_key"`
+	Status        string `csv:"status"`
+	Error         string `csv:"error"`
+}
+
+// ResultsCSV writes results.csv: one row per input row, in line order, with the columns line,
+// integration_id, option_key, status, error. Rows merged into another as duplicates get a
+// row of their own with the same outcome. An option's error falls back to its integration's
+// when the option failed or was not attempted without one of its own. Errors are scrubbed
+// of secrets and every cell is neutralised against spreadsheet formulas.
+func ResultsCSV(w io.Writer, r Run) error {
+	results := r.results()
+	x := newRedactor(r.Plan, results)
+	var out []resultRow
+	for _, res := range results {
+		for _, o := range res.Options {
+			st := string(optionStatus(res, o))
+			msg := neutral(x.text(optionError(res, o)))
+			for _, l := range lines(o.Change) {
+				out = append(out, resultRow{l, neutral(res.ID), neutral(o.Key), st, msg})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b resultRow) int { return cmp.Compare(a.Line, b.Line) })
+	return sheet.WriteTable(w, out)
+}
+
+// sortedKeys is for tests and deterministic listings.
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
