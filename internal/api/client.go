@@ -1,0 +1,318 @@
+// Package api is the Polarity v5 REST client of polarity-bulk, and the only package on the
+// client side that imports net/http. It reads integrations with their options, patches options,
+// and handles authentication, TLS, rate limiting, retries and the JSON:API error format, all
+// described in polarity-api.md.
+//
+// One Client is shared by every worker: it holds the one rate limiter every request waits on,
+// the pause a Retry-After imposes on everyone, and the login session.
+package api
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The defaults Config's zero values stand for, and the bounds of waiting.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultRate    = 5.0
+	DefaultBurst   = 1
+	DefaultRetries = 5
+	// MaxRetryAfter caps one Retry-After pause, so a server asking for hours does not hang the
+	// run; the request is retried after the cap (and fails if the server still refuses).
+	MaxRetryAfter = 5 * time.Minute
+	// MaxBody caps the size of one answer.
+	MaxBody = 64 << 20
+)
+
+// Backoff between retries: exponential from backoffBase, capped at backoffCap, with full jitter
+// (a uniform wait between 0 and the bound) so that workers that failed together do not come
+// back together.
+const (
+	backoffBase = 250 * time.Millisecond
+	backoffCap  = 30 * time.Second
+)
+
+// Config says how to reach and authenticate to a server. Zero values take the defaults above.
+type Config struct {
+	// URL is the server's base URL, e.g. https://polarity.example.com; a path prefix is allowed.
+	URL string
+	// APIKey is sent as Authorization: Bearer. Give either it or Username and Password.
+	APIKey string
+	// Username and Password log in with POST /api/users/login.
+	Username, Password string
+	// CACertFile names a PEM file of CA certificates trusted in addition to the system's.
+	CACertFile string
+	// InsecureSkipVerify turns TLS certificate checking off; the caller warns the user.
+	InsecureSkipVerify bool
+	// Timeout bounds each request attempt, not counting the wait for the rate limiter.
+	Timeout time.Duration
+	// Rate (requests per second) and Burst configure the one limiter shared by every request,
+	// GETs and logins included.
+	Rate  float64
+	Burst int
+	// Retries is how many times a failed attempt is retried (network errors, timeouts, 429,
+	// 502, 503, 504). Zero means DefaultRetries; a negative value means no retries.
+	Retries int
+	// Logger receives debug and warning records; nil discards them. It never receives a
+	// token, a key, a password or an option value.
+	Logger *slog.Logger
+	// UserAgent is sent as User-Agent; empty means "polarity-bulk".
+	UserAgent string
+	// Transport replaces the HTTP transport, for tests. Nil means a clone of
+	// http.DefaultTransport with proxies from the environment and the TLS settings above; a
+	// non-nil Transport ignores CACertFile and InsecureSkipVerify.
+	Transport http.RoundTripper
+}
+
+// Client talks to one Polarity server. It is safe for concurrent use.
+type Client struct {
+	base     *url.URL
+	hc       *http.Client
+	apiKey   string
+	username string
+	password string
+	timeout  time.Duration
+	retries  int
+	log      *slog.Logger
+	ua       string
+	limiter  *rate.Limiter
+	maxBody  int64
+
+	pauseMu    sync.Mutex
+	pauseUntil time.Time // no request starts before this (Retry-After)
+
+	// authSem is held by the one goroutine logging in, refreshing or logging out; a channel so
+	// that waiting for it respects the context.
+	authSem chan struct{}
+	tokMu   sync.Mutex
+	token   string
+	expiry  time.Time // local clock; zero when unknown
+	life    time.Duration
+	secrets []string // every credential seen, scrubbed from error text
+
+	requests atomic.Int64
+}
+
+// New checks cfg and returns a client. It sends nothing: a password login happens lazily,
+// before the first request.
+func New(cfg Config) (*Client, error) {
+	base, err := parseBase(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
+		return nil, errors.New("both an api key and a username/password are given\nhint: use one way to authenticate")
+	case cfg.APIKey == "" && (cfg.Username == "" || cfg.Password == ""):
+		if cfg.Username != "" || cfg.Password != "" {
+			return nil, errors.New("a username needs a password and a password a username")
+		}
+		return nil, errors.New("no credentials\nhint: give an api key, or a username and a password")
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		return nil, fmt.Errorf("refusing to send credentials over plain http to %s\nhint: use https://%s, or plain http only to a loopback address (127.0.0.1, ::1, localhost)", base.Host, base.Host)
+	}
+
+	c := &Client{
+		base:     base,
+		apiKey:   cfg.APIKey,
+		username: cfg.Username,
+		password: cfg.Password,
+		timeout:  cfg.Timeout,
+		retries:  cfg.Retries,
+		log:      cfg.Logger,
+		ua:       cfg.UserAgent,
+		maxBody:  MaxBody,
+		authSem:  make(chan struct{}, 1),
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.timeout < 0 {
+		return nil, fmt.Errorf("timeout %s is negative", c.timeout)
+	}
+	switch {
+	case c.retries == 0:
+		c.retries = DefaultRetries
+	case c.retries < 0:
+		c.retries = 0
+	}
+	r, burst := cfg.Rate, cfg.Burst
+	if r == 0 {
+		r = DefaultRate
+	}
+	if burst == 0 {
+		burst = DefaultBurst
+	}
+	// A burst below 1 makes every wait fail, and a rate of 0 or less never lets a request go.
+	if r <= 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return nil, fmt.Errorf("rate %g must be a positive number of requests per second", cfg.Rate)
+	}
+	if burst < 1 {
+		return nil, fmt.Errorf("burst %d must be at least 1", cfg.Burst)
+	}
+	c.limiter = rate.NewLimiter(rate.Limit(r), burst)
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.ua == "" {
+		c.ua = "polarity-bulk"
+	}
+	for _, s := range []string{cfg.APIKey, cfg.Password} {
+		c.addSecret(s)
+	}
+
+	rt := cfg.Transport
+	if rt == nil {
+		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
+		if cfg.CACertFile != "" {
+			pool, err := certPool(cfg.CACertFile)
+			if err != nil {
+				return nil, err
+			}
+			tlsConf.RootCAs = pool
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = http.ProxyFromEnvironment
+		t.TLSClientConfig = tlsConf
+		rt = t
+	}
+	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	return c, nil
+}
+
+// Requests returns how many requests the client has sent so far, every attempt counted.
+func (c *Client) Requests() int64 { return c.requests.Load() }
+
+func parseBase(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("no server url\nhint: give the base url, e.g. https://polarity.example.com")
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("server url: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("server url %q: scheme must be https or http\nhint: e.g. https://polarity.example.com", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("server url %q has no host", raw)
+	}
+	if u.User != nil {
+		// Not echoed: the user info may hold a password.
+		return nil, errors.New("server url holds credentials\nhint: remove user:password@ from the url and pass credentials the usual way")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("server url %q must not have a query or fragment", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// isLoopback reports whether host is one plain http may carry credentials to.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func certPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca certificate %s: no PEM certificate found", file)
+	}
+	return pool, nil
+}
+
+// checkRedirect follows redirects for GETs only: Go turns a redirected PATCH or POST into a
+// GET, which would answer 200 and look like success. It also refuses a redirect to plain http
+// off loopback, where the bearer token would travel in clear.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
+	}
+	if via[0].Method != http.MethodGet {
+		return http.ErrUseLastResponse
+	}
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+		return fmt.Errorf("refusing redirect to plain http %s", req.URL.Host)
+	}
+	return nil
+}
+
+// addSecret remembers a credential so that error text can never carry it.
+func (c *Client) addSecret(s string) {
+	if len(s) < minSecret {
+		return
+	}
+	c.tokMu.Lock()
+	c.secrets = append(c.secrets, s)
+	c.tokMu.Unlock()
+}
+
+// minSecret is the shortest string scrubbed from error text; shorter ones would mangle
+// ordinary words and carry little.
+const minSecret = 4
+
+// scrub replaces every known credential, and every string in extra, as written or as escaped
+// in JSON, with "(redacted)".
+func (c *Client) scrub(s string, extra []string) string {
+	c.tokMu.Lock()
+	secrets := append([]string(nil), c.secrets...)
+	c.tokMu.Unlock()
+	for _, list := range [][]string{secrets, extra} {
+		for _, sec := range list {
+			if len(sec) < minSecret {
+				continue
+			}
+			forms := []string{sec}
+			if q, err := json.Marshal(sec); err == nil && string(q[1:len(q)-1]) != sec {
+				forms = append(forms, string(q[1:len(q)-1]))
+			}
+			for _, f := range forms {
+				if strings.Contains(s, f) {
+					s = strings.ReplaceAll(s, f, "(redacted)")
+				}
+			}
+		}
+	}
+	return s
+}
+
+// maxScrubbed bounds the text scrubbed for one message: only its start is ever shown.
+const maxScrubbed = 16 << 10
+
+// clean makes server text fit for an error: secrets scrubbed first, then cut to n bytes on one
+// line, so that the cut cannot leave part of a secret behind.
+func (c *Client) clean(s string, extra []string, n int) string {
+	if len(s) > maxScrubbed {
+		s = s[:maxScrubbed]
+	}
+	return clip(c.scrub(s, extra), n)
+}

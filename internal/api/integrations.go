@@ -1,0 +1,160 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// pageSizes are tried in turn when the server refuses a page size outright (400, 413, 422) on
+// the first page. 1,000 reads a large server in one request; 300 and 100 are sizes real
+// clients use.
+var pageSizes = []int{1000, 300, 100}
+
+// maxPages stops a server that keeps sending new items from paging forever.
+const maxPages = 10000
+
+// Integrations reads every integration with its options through GET /api/integrations, with
+// as few pages as the server allows. With runningOnly, only integrations whose status is
+// "running" are returned (asked of the server and checked again here).
+//
+// Paging stops at meta.page.total (read as an item count, or as a page count when it is
+// smaller than the items already read), at an empty or short page, or at a page that brings
+// nothing new (a server that ignores page[number]). When the first page is shorter than asked
+// the server may have capped the size, so the next pages use the size it gave: with a total,
+// only when the total says more remain; without one, one more page is asked to tell a cap from
+// the end.
+func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Integration, error) {
+	var all []bulk.Integration
+	seen := map[string]bool{}
+	sizeIdx := 0
+	size := pageSizes[0]
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, fmt.Errorf("list integrations: more than %d pages, giving up", maxPages)
+		}
+		q := url.Values{}
+		q.Set("page[size]", strconv.Itoa(size))
+		q.Set("page[number]", strconv.Itoa(page))
+		if runningOnly {
+			q.Set("filter[integration.status]", "running")
+		}
+		op := "list integrations"
+		if page > 1 {
+			op = fmt.Sprintf("list integrations, page %d", page)
+		}
+		doc, err := c.getDocument(ctx, op, "/api/integrations", q)
+		if err != nil {
+			var e *Error
+			if page == 1 && sizeIdx+1 < len(pageSizes) && errors.As(err, &e) &&
+				(e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusRequestEntityTooLarge ||
+					e.HTTPStatus == http.StatusUnprocessableEntity) {
+				sizeIdx++
+				c.log.Info("server refused the page size, trying a smaller one", "size", size, "next", pageSizes[sizeIdx])
+				size = pageSizes[sizeIdx]
+				page--
+				continue
+			}
+			return nil, err
+		}
+		items, err := parseDocument(doc)
+		if err != nil {
+			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
+		}
+		c.rememberSecrets(items)
+		fresh := 0
+		for _, in := range items {
+			if !seen[in.ID] {
+				seen[in.ID] = true
+				all = append(all, in)
+				fresh++
+			}
+		}
+		n, total := len(items), doc.total()
+		if n == 0 || fresh == 0 || n > size {
+			break // the end, a server ignoring page[number], or one ignoring page[size]
+		}
+		if total >= 0 {
+			if total >= len(all) {
+				if len(all) >= total {
+					break
+				}
+			} else if page >= total {
+				break // total counts pages
+			}
+		}
+		if n < size {
+			if page > 1 {
+				break
+			}
+			c.log.Debug("first page shorter than asked; the server may cap the page size", "asked", size, "got", n)
+			size = n
+		}
+	}
+	if !runningOnly {
+		return all, nil
+	}
+	running := all[:0]
+	for _, in := range all {
+		if in.Running() {
+			running = append(running, in)
+		}
+	}
+	return running, nil
+}
+
+// Integration reads one integration with its options through GET /api/integrations/<id>.
+func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, error) {
+	op := "get integration " + id
+	if id == "" {
+		return bulk.Integration{}, errors.New("get integration: empty id")
+	}
+	doc, err := c.getDocument(ctx, op, "/api/integrations/"+url.PathEscape(id), nil)
+	if err != nil {
+		return bulk.Integration{}, err
+	}
+	items, err := parseDocument(doc)
+	if err != nil {
+		return bulk.Integration{}, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
+	}
+	c.rememberSecrets(items)
+	for _, in := range items {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return bulk.Integration{}, &Error{Op: op, HTTPStatus: http.StatusOK,
+		Err: fmt.Errorf("%w: the answer holds no integration %s", ErrBadResponse, id)}
+}
+
+func (c *Client) getDocument(ctx context.Context, op, path string, q url.Values) (*document, error) {
+	cl := call{op: op, method: http.MethodGet, path: path, query: q}
+	resp, attempts, err := c.do(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	var doc document
+	if err := c.decode(cl, resp, attempts, &doc); err != nil {
+		return nil, err
+	}
+	return &doc, nil
+}
+
+// rememberSecrets adds the password values read in clear to the strings scrubbed from error
+// text, so that a server echoing one back in a later error cannot put it in a report.
+func (c *Client) rememberSecrets(ins []bulk.Integration) {
+	for _, in := range ins {
+		for _, o := range in.Options {
+			if o.Sensitive() && o.Readable {
+				for _, s := range stringsIn(o.Value) {
+					c.addSecret(s)
+				}
+			}
+		}
+	}
+}

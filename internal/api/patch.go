@@ -1,0 +1,162 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// PatchItem is one option to change in a Patch.
+type PatchItem struct {
+	Key string
+	// Value is sent as "value" when Present, and left out otherwise.
+	Value bulk.Payload
+	// Flags is sent as "admin-only" and "user-can-edit" when not nil; nil leaves both out, so
+	// the permission stays as it is.
+	Flags *bulk.Flags
+}
+
+// Outcome says how a Patch went at the HTTP level. It is filled even when Patch fails.
+type Outcome struct {
+	HTTPStatus int // the last answer's status; 0 when none came back
+	Attempts   int // requests sent, retries included
+}
+
+// Patch sends PATCH /api/integration-options with the given options of one integration. Any
+// 2xx answer, with or without a body, is success. A refused PATCH returns an *Error whose
+// items carry, where the server gave a source.pointer, the key of the option concerned.
+//
+// PATCH is retried like every request after a network error or a timeout, although the first
+// attempt may have reached the server: it carries full values and flags, not increments, so
+// applying it twice leaves the same state as applying it once.
+func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchItem) (Outcome, error) {
+	op := "patch integration " + integrationID
+	body, secrets, err := patchBody(integrationID, items)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s: %w", op, err)
+	}
+	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets}
+	resp, attempts, err := c.do(ctx, cl)
+	if err != nil {
+		out := Outcome{Attempts: attempts}
+		var e *Error
+		if errors.As(err, &e) {
+			out.HTTPStatus = e.HTTPStatus
+			for i := range e.Items {
+				if n, ok := pointerIndex(e.Items[i].Pointer); ok && n < len(items) {
+					e.Items[i].Key = items[n].Key
+				}
+			}
+		}
+		return out, err
+	}
+	out := Outcome{HTTPStatus: resp.status, Attempts: attempts}
+	// The body is not needed, but an HTML page or broken JSON under a 2xx is a proxy or a
+	// login portal answering, not the server applying the change.
+	if len(bytes.TrimSpace(resp.body)) > 0 {
+		var v json.RawMessage
+		if err := c.decode(cl, resp, attempts, &v); err != nil {
+			return out, err
+		}
+	} else if mt, _, _ := mime.ParseMediaType(resp.contentType()); mt == "text/html" {
+		return out, &Error{Op: op, HTTPStatus: resp.status, Attempts: attempts,
+			Err: fmt.Errorf("%w: empty %s answer", ErrBadResponse, mt)}
+	}
+	return out, nil
+}
+
+// patchBody builds the request document and lists the strings of the values sent, which must
+// never appear in an error.
+func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error) {
+	type attributes struct {
+		Value       json.RawMessage `json:"value,omitempty"`
+		AdminOnly   *bool           `json:"admin-only,omitempty"`
+		UserCanEdit *bool           `json:"user-can-edit,omitempty"`
+	}
+	type resource struct {
+		ID         string     `json:"id"`
+		Type       string     `json:"type"`
+		Attributes attributes `json:"attributes"`
+	}
+	if integrationID == "" {
+		return nil, nil, errors.New("empty integration id")
+	}
+	if len(items) == 0 {
+		return nil, nil, errors.New("no options to change")
+	}
+	var doc struct {
+		Data []resource `json:"data"`
+	}
+	var secrets []string
+	keys := map[string]bool{}
+	for _, it := range items {
+		switch {
+		case it.Key == "":
+			return nil, nil, errors.New("an option without a key")
+		case keys[it.Key]:
+			return nil, nil, fmt.Errorf("option %s given twice", it.Key)
+		case !it.Value.Present() && it.Flags == nil:
+			return nil, nil, fmt.Errorf("option %s: nothing to change", it.Key)
+		case it.Flags != nil && !it.Flags.Valid():
+			// admin-only and user-can-edit both true is invalid and must never be sent.
+			return nil, nil, fmt.Errorf("option %s: admin-only and user-can-edit cannot both be true", it.Key)
+		}
+		keys[it.Key] = true
+		var a attributes
+		if it.Value.Present() {
+			raw := it.Value.Bytes()
+			// Checked here so that json.Marshal's error, which quotes a character of the
+			// value, never surfaces.
+			if !json.Valid(raw) {
+				return nil, nil, fmt.Errorf("option %s: value is not valid JSON", it.Key)
+			}
+			a.Value = raw
+			secrets = append(secrets, stringsIn(raw)...)
+		}
+		if it.Flags != nil {
+			admin, edit := it.Flags.AdminOnly, it.Flags.UserCanEdit
+			a.AdminOnly, a.UserCanEdit = &admin, &edit
+		}
+		doc.Data = append(doc.Data, resource{ID: bulk.OptionID(integrationID, it.Key), Type: "integration-option", Attributes: a})
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, nil, errors.New("cannot encode the request")
+	}
+	return body, secrets, nil
+}
+
+// stringsIn lists the strings of a JSON value (the value itself, or the strings of a select
+// object or array).
+func stringsIn(raw json.RawMessage) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case string:
+			if len(t) >= minSecret {
+				out = append(out, t)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
