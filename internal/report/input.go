@@ -139,7 +139,7 @@ func nameCell(name string) string {
 //     string; true/false; a non-negative number; a select's choice value; a multiple
 //     select's choice values joined with ";"), otherwise as json:<the server's JSON>. Strings
 //     that are empty, start like a formula, have surrounding space or control characters,
-//     start with json: or look like ${NAME} always take the json: form.
+//     start with json: or hold "${" always take the json: form.
 //   - The value is left empty, with a comment saying why, when it did not change, when the
 //     server did not show it (it cannot be restored; set it by hand), and for sensitive
 //     options unless secrets is true. With secrets true the file holds secrets: WriteDir
@@ -265,15 +265,16 @@ func choiceValue(raw json.RawMessage) (string, bool) {
 
 // plainSafe reports whether a string reads back as itself from a plain value cell: not empty
 // (that keeps the current value), no surrounding space, no control characters but line
-// breaks and tabs (a CSV reader turns CR LF into LF), not starting like a formula, json: or a
-// ${NAME} reference.
+// breaks and tabs (a CSV reader turns CR LF into LF), not starting like a formula or json:,
+// and holding no "${" (a ${NAME} reference, or text the reader warns about).
 func plainSafe(s string) bool {
 	switch {
 	case s == "", strings.TrimSpace(s) != s, formulaStart(s):
 		return false
 	case strings.HasPrefix(strings.ToLower(s), "json:"):
 		return false
-	case strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}"):
+	case strings.Contains(s, "${"):
+		// Alone it would be read as a reference; inside other text the reader warns.
 		return false
 	}
 	return strings.IndexFunc(s, func(r rune) bool {

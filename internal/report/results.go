@@ -145,5 +145,5 @@ func ResultsCSV(w io.Writer, r Run) error {
 	return sheet.WriteTable(w, out)
 }
 
-// sortedKeys is for tests and deterministic listings.
+// sortedKeys lists a map's keys in order, for output that does not depend on map order.
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
