@@ -29,9 +29,13 @@ import (
 
 // The defaults Config's zero values stand for, and the bounds of waiting.
 const (
+	// DefaultTimeout bounds one request attempt.
 	DefaultTimeout = 30 * time.Second
-	DefaultRate    = 5.0
-	DefaultBurst   = 1
+	// DefaultRate is the requests per second of the shared limiter.
+	DefaultRate = 5.0
+	// DefaultBurst is the shared limiter's burst.
+	DefaultBurst = 1
+	// DefaultRetries is how many times a failed attempt is retried.
 	DefaultRetries = 5
 	// MaxRetryAfter caps one Retry-After pause, so a server asking for hours does not hang the
 	// run; the request is retried after the cap (and fails if the server still refuses).

@@ -167,3 +167,19 @@ func TestIntegrationNotFound(t *testing.T) {
 		t.Errorf("404 retried: %d requests", c.Requests())
 	}
 }
+
+// TestIntegrationPathEscaped: an id is one path segment whatever it holds, under the prefix.
+func TestIntegrationPathEscaped(t *testing.T) {
+	var got string
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.EscapedPath()
+		writeJSON(w, 200, integrationDoc("a/b c"))
+	}))
+	c := newKeyClient(t, ts.URL+"/my%20polarity", nil)
+	if _, err := c.Integration(ctxT(t), "a/b c"); err != nil {
+		t.Fatal(err)
+	}
+	if got != "/my%20polarity/api/integrations/a%2Fb%20c" {
+		t.Errorf("path %s", got)
+	}
+}

@@ -24,7 +24,7 @@ const mediaType = "application/vnd.api+json"
 type call struct {
 	op     string // names the call and its item in errors
 	method string
-	path   string // under the base URL, starting with /api/
+	path   string // escaped, under the base URL, starting with /api/
 	query  url.Values
 	body   []byte
 	// auth says how the request authenticates: session uses the API key or the login session
@@ -94,6 +94,8 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			case permanent(err):
 				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
 			}
+			// Retried whatever the method, PATCH included: the attempt may have reached the
+			// server, but a PATCH carries full values, so sending it twice is harmless.
 			failures++
 			if failures > c.retries {
 				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
@@ -153,9 +155,15 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*response, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var err error
 
+	// cl.path is already escaped (an id goes through url.PathEscape), so it extends RawPath.
 	u := *c.base
-	u.Path = c.base.Path + cl.path
+	u.RawPath = c.base.EscapedPath() + cl.path
+	u.Path, err = url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, err
+	}
 	u.RawQuery = cl.query.Encode()
 	var body io.Reader
 	if cl.body != nil {
