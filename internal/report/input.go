@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ func FailedCSV(w io.Writer, r Run) error {
 			}
 			value, left := failedValue(c)
 			if left {
-				note += "; sensitive value left out: copy it from " + inputName(r.Input) + " " + linesText(c)
+				note += "; sensitive value left out: set " + value[2:len(value)-1] + " or put the value back from " + inputName(r.Input) + " " + linesText(c)
 			}
 			recs = append(recs, lineRecord{c.Line, sheet.Record{
 				IntegrationID:   res.ID,
@@ -75,7 +76,9 @@ func FailedCSV(w io.Writer, r Run) error {
 	return writeRecords(w, recs)
 }
 
-// failedValue is the value cell of a failed row, and whether a secret was left out.
+// failedValue is the value cell of a failed row, and whether a secret was left out. A sensitive
+// literal is replaced by a ${POLARITY_SECRET_LINE_N} reference: applying the file before the
+// secret is supplied then fails validation loudly instead of changing only the permission.
 func failedValue(c bulk.Change) (string, bool) {
 	v := c.Row.Value
 	switch {
@@ -84,7 +87,7 @@ func failedValue(c bulk.Change) (string, bool) {
 	case v.Env != "":
 		return "${" + v.Env + "}", false
 	case c.Sensitive:
-		return "", true
+		return fmt.Sprintf("${POLARITY_SECRET_LINE_%d}", c.Line), true
 	}
 	cell := c.Row.Cell
 	if cell == "" {

@@ -293,8 +293,8 @@ func TestFailedValue(t *testing.T) {
 		{"keep", bulk.Change{Kind: bulk.KindText, Row: bulk.Row{}}, "", false, nil},
 		{"json cell", bulk.Change{Kind: bulk.KindText, Row: bulk.Row{Cell: `json:"-x"`, Value: bulk.Value{Form: bulk.ValueJSON, Text: `"-x"`}}}, `json:"-x"`, false, nil},
 		{"env reference", bulk.Change{Kind: bulk.KindText, Sensitive: true, Row: bulk.Row{Cell: "${K}", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "v", Env: "K"}}}, "${K}", false, nil},
-		{"password literal", bulk.Change{Kind: bulk.KindPassword, Sensitive: true, Row: lit("hunter22")}, "", true, nil},
-		{"password json", bulk.Change{Kind: bulk.KindPassword, Sensitive: true, Row: bulk.Row{Cell: `json:"hunter22"`, Value: bulk.Value{Form: bulk.ValueJSON, Text: `"hunter22"`}}}, "", true, nil},
+		{"password literal", bulk.Change{Line: 7, Kind: bulk.KindPassword, Sensitive: true, Row: lit("hunter22")}, "${POLARITY_SECRET_LINE_7}", true, nil},
+		{"password json", bulk.Change{Line: 8, Kind: bulk.KindPassword, Sensitive: true, Row: bulk.Row{Cell: `json:"hunter22"`, Value: bulk.Value{Form: bulk.ValueJSON, Text: `"hunter22"`}}}, "${POLARITY_SECRET_LINE_8}", true, nil},
 		{"formula text with send", bulk.Change{Kind: bulk.KindText, Row: lit("=1+1"), Send: bulk.NewPayload(json.RawMessage(`"=1+1"`))}, `json:"=1+1"`, false, "=1+1"},
 		{"formula text without send", bulk.Change{Kind: bulk.KindText, Row: lit("@x <b>")}, `json:"@x <b>"`, false, "@x <b>"},
 		{"tab start", bulk.Change{Kind: bulk.KindText, Row: lit("\tx")}, `json:"\tx"`, false, "\tx"},
@@ -410,7 +410,7 @@ func TestFailedRows(t *testing.T) {
 	}
 	for _, rec := range recs[1:] {
 		if rec[2] == "clientSecret" {
-			if rec[3] != "" || !strings.Contains(rec[5], "copy it from rollout.csv line 10") {
+			if rec[3] != "${POLARITY_SECRET_LINE_10}" || !strings.Contains(rec[5], "set POLARITY_SECRET_LINE_10 or put the value back from rollout.csv line 10") {
 				t.Errorf("sensitive failed row %q", rec)
 			}
 		}
