@@ -89,6 +89,9 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 			return usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
 		}
 		resumed, done = &h, d
+		if f.conn.url == "" && stdio.getenv("POLARITY_URL") == "" {
+			f.conn.url = h.Server // the run's own server, unless told otherwise
+		}
 	}
 	file, err := applyInput(fs, pos, reviewed, resumed)
 	if err != nil {
