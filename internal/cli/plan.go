@@ -76,12 +76,13 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	return nil
 }
 
-// color reports whether w gets ANSI colour: a terminal, unless NO_COLOR is set or --no-color.
+// color reports whether w gets ANSI colour: a terminal, unless NO_COLOR is set to a non-empty
+// value (no-color.org: an empty NO_COLOR does not count) or --no-color.
 func color(stdio Stdio, w io.Writer, off bool) bool {
 	if off {
 		return false
 	}
-	if _, set := stdio.LookupEnv("NO_COLOR"); set {
+	if stdio.getenv("NO_COLOR") != "" {
 		return false
 	}
 	return stdio.Terminal(w)
