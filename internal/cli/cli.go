@@ -218,6 +218,9 @@ func parse(fs *flag.FlagSet, args []string, stdio Stdio) ([]string, error) {
 			return nil, flag.ErrHelp
 		}
 	}
+	// A bad flag comes back as one error line with a hint; the flag package would otherwise
+	// print its own copy of the error and the whole usage ahead of it.
+	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
