@@ -194,7 +194,11 @@ func newFlagSet(stdio Stdio, name, synopsis, example string) *flag.FlagSet {
 		fmt.Fprintf(w, "Usage:\n  polarity-bulk %s\n\n%s\n\nFlags:\n", synopsis, strings.TrimSpace(example))
 		fs.VisitAll(func(f *flag.Flag) {
 			kind, help := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  --%s", f.Name)
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-" // -v, as it is written
+			}
+			fmt.Fprintf(w, "  %s%s", dash, f.Name)
 			if kind != "" {
 				fmt.Fprintf(w, " %s", kind)
 			}
