@@ -99,7 +99,13 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	name := args[0]
 	switch name {
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(args) > 1 {
+			return Main(ctx, []string{args[1], "--help"}, stdio) // help CMD is CMD --help
+		}
+		usage(stdio.Out)
+		return ExitOK
+	case "-h", "-help", "--help":
 		usage(stdio.Out)
 		return ExitOK
 	case "-version", "--version":
