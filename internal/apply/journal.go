@@ -65,8 +65,32 @@ func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
 			f.Close()
 			return nil, err
 		}
+	} else if tornTail(path) {
+		// A run killed in the middle of a write left a torn last line: end it, or the next
+		// entry would be glued to it and lost to ReadJournal, and a later resume would send
+		// that integration again.
+		if _, err := f.Write([]byte("\n")); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write journal: %w", err)
+		}
 	}
 	return j, nil
+}
+
+// tornTail reports whether the file at path is not empty and does not end in a newline.
+func tornTail(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false
+	}
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, st.Size()-1)
+	return err == nil && b[0] != '\n'
 }
 
 // Record appends a finished integration. Only applied and failed integrations matter for a
