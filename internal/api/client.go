@@ -195,6 +195,10 @@ func New(cfg Config) (*Client, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.Proxy = http.ProxyFromEnvironment
 		t.TLSClientConfig = tlsConf
+		// Every request goes to one host, from as many workers as --concurrency says. The
+		// default of 2 idle connections per host closed the others whenever answers came
+		// back together, and the next PATCHes paid for a new TCP and TLS handshake.
+		t.MaxIdleConnsPerHost = t.MaxIdleConns
 		rt = t
 	}
 	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
