@@ -487,3 +487,55 @@ func golden(t *testing.T, dir, name string, got []byte) {
 		t.Fatalf("%s differs from the golden file", name)
 	}
 }
+
+// TestSessionLogInAndOut: with a username and password, plan and export log in, read, and
+// log out at the end; an invalid file is refused before the login.
+func TestSessionLogInAndOut(t *testing.T) {
+	t.Parallel()
+	srv, env := startFake(t, loadFixture(t), fake.Config{})
+	delete(env, "POLARITY_API_KEY")
+	env["POLARITY_USERNAME"] = fake.DefaultUsername
+	env["POLARITY_PASSWORD"] = fake.DefaultPassword
+	const abuse = "abuseipdb_3_3_4_node_18_71ff23754e_1725342515"
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+		want  []string
+	}{
+		{
+			name:  "plan",
+			stdin: "integration_id,option_key,value\n" + abuse + ",maxAge,90\n",
+			args:  []string{"plan", "-"},
+			want:  []string{"POST /api/users/login", "GET /api/integrations/" + abuse, "POST /api/users/logout"},
+		},
+		{
+			name: "export",
+			args: []string{"export", "--integration-name", "wikipedia"},
+			want: []string{"POST /api/users/login", "GET /api/integrations", "POST /api/users/logout"},
+		},
+		{
+			name:  "invalid file",
+			stdin: "integration_id,option_key,value\n" + abuse + ",,90\n",
+			args:  []string{"plan", "-"},
+			code:  cli.ExitInvalid,
+		},
+	} {
+		srv.ResetRequests()
+		r := run(t, env, []byte(tc.stdin), tc.args...)
+		if r.code != tc.code {
+			t.Errorf("%s: exit code %d, want %d\nstderr:\n%s", tc.name, r.code, tc.code, r.stderr)
+		}
+		var got []string
+		for _, q := range srv.Requests() {
+			got = append(got, q.Method+" "+q.Path)
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s: requests\n%s\nwant\n%s", tc.name, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+		if strings.Contains(r.stdout+r.stderr, fake.DefaultPassword) {
+			t.Errorf("%s: the password is on stdout or stderr", tc.name)
+		}
+	}
+}
