@@ -1,0 +1,320 @@
+package sheet
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// validate checks one row gocsv mapped, and keeps it when it is valid. Problems about the value
+// cell never quote it: it may be a password.
+func (rd *reader) validate(rec *record, p *pos) {
+	rd.scratch = rd.scratch[:0]
+	rd.valid(rec, p)
+	// A multi-line row's problems are found column by column; report them line by line.
+	slices.SortStableFunc(rd.scratch, func(a, b bulk.Problem) int { return a.Line - b.Line })
+	for _, pr := range rd.scratch {
+		rd.add(pr)
+	}
+}
+
+// problem notes a problem of the current row in column c (-1: the row's).
+func (rd *reader) problem(p *pos, c int, warning bool, msg string) {
+	line, column := p.line, ""
+	if c >= 0 {
+		column = columns[c]
+		if l := p.lines[c]; l > 0 { // 0: the column is absent, which the header reports
+			line = l
+		}
+	}
+	rd.scratch = append(rd.scratch, bulk.Problem{
+		File: rd.file, Line: line, Column: column, Msg: msg, Warning: warning,
+	})
+}
+
+func (rd *reader) valid(rec *record, p *pos) {
+	n := len(rd.scratch)
+	if rd.headerOK && *rec == (record{}) {
+		// Only the comment (the all-empty rows never get here): one problem, not three.
+		rd.problem(p, -1, false, "row has only a comment: fill in the change it describes, or "+
+			"delete the row")
+		return
+	}
+	var row bulk.Row
+	row.Line = p.line
+	row.IntegrationID = rec.IntegrationID
+	row.IntegrationName = rec.IntegrationName
+	row.Key = rec.OptionKey
+	row.Cell = rec.Value
+	if strings.TrimSpace(row.IntegrationName) == "" {
+		row.IntegrationName = "" // a blank name is no name
+	}
+
+	if id := row.IntegrationID; id != "" {
+		if msg := idProblem(id); msg != "" {
+			rd.problem(p, cID, false, msg)
+		}
+	}
+	if key := row.Key; key != "" {
+		if msg := keyProblem(key); msg != "" {
+			rd.problem(p, cKey, false, msg)
+		}
+	}
+
+	// Permission: the word, or the two flag columns, not both.
+	permCell := strings.TrimSpace(rec.Permission)
+	aoCell := strings.TrimSpace(rec.AdminOnly)
+	uceCell := strings.TrimSpace(rec.UserCanEdit)
+	if permCell != "" {
+		if f, ok := parsePermission(permCell); ok {
+			row.Perm.AdminOnly = bulk.Bool{Set: true, Value: f.AdminOnly}
+			row.Perm.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
+			row.PermCell = rec.Permission
+		} else {
+			rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+
+				": use lock-hide, lock-show or user-provides")
+		}
+		if aoCell != "" || uceCell != "" {
+			rd.problem(p, cPerm, false, "row uses both permission and admin_only/user_can_edit: "+
+				"use one or the other")
+		}
+	} else {
+		row.Perm.AdminOnly = rd.flag(p, cAdminOnly, aoCell)
+		row.Perm.UserCanEdit = rd.flag(p, cUserCanEdit, uceCell)
+		if row.Perm.AdminOnly.Value && row.Perm.UserCanEdit.Value {
+			rd.problem(p, cAdminOnly, false, "admin_only and user_can_edit are both true, which the "+
+				"server refuses: set user_can_edit to false to lock and hide the option (lock-hide), "+
+				"or admin_only to false to let users provide it (user-provides)")
+		}
+	}
+
+	row.Value = rd.value(p, rec.Value)
+
+	if rd.headerOK {
+		// The whole-row checks, skipped when the header is wrong: they would mostly echo it.
+		if row.IntegrationID == "" && row.IntegrationName == "" {
+			rd.problem(p, -1, false, "row has neither integration_id nor integration_name: "+
+				"fill in one of them")
+		}
+		if row.Key == "" {
+			rd.problem(p, cKey, false, "missing: every row names the option it changes, e.g. apiKey")
+		}
+		if rec.Value == "" && permCell == "" && aoCell == "" && uceCell == "" {
+			rd.problem(p, -1, false, "row changes nothing: fill in "+rd.changeColumns()+
+				", or delete the row")
+		}
+	}
+	for _, pr := range rd.scratch[n:] {
+		if !pr.Warning {
+			return
+		}
+	}
+	if !rd.headerOK {
+		return
+	}
+
+	i, dup := rd.seen.first(&row, rd.rows.len(), &rd.rows)
+	if !dup {
+		rd.rows.add(&row)
+		return
+	}
+	first := rd.rows.at(i).row()
+	what := "option " + quote(row.Key) + " of integration " + quote(first.Ref())
+	if same(&first, &row) {
+		rd.rows.merge(i, row.Line)
+		rd.problem(p, -1, true, fmt.Sprintf("lines %d and %d make the same change to %s: merged "+
+			"into one row (delete one to silence this warning)", first.Line, row.Line, what))
+		return
+	}
+	rd.problem(p, -1, false, fmt.Sprintf("lines %d and %d both set %s, differently: keep one of them",
+		first.Line, row.Line, what))
+}
+
+// flag reads an admin_only or user_can_edit cell (trimmed); empty keeps the current setting.
+func (rd *reader) flag(p *pos, c int, cell string) bulk.Bool {
+	if cell == "" {
+		return bulk.Bool{}
+	}
+	v, ok := parseBool(cell)
+	if !ok {
+		rd.problem(p, c, false, quote(cell)+" is not a boolean: use true or false (yes/no, 1/0 and "+
+			"on/off work too), or leave it empty to keep the current setting")
+		return bulk.Bool{}
+	}
+	return bulk.Bool{Set: true, Value: v}
+}
+
+// same reports whether two rows for the same option ask for the same thing.
+func same(a, b *bulk.Row) bool {
+	return a.Value == b.Value && a.Perm == b.Perm &&
+		strings.EqualFold(a.IntegrationName, b.IntegrationName)
+}
+
+// changeColumns names the header's columns that can change something, for "row changes nothing".
+func (rd *reader) changeColumns() string {
+	var have []string
+	for _, c := range []int{cValue, cPerm, cAdminOnly, cUserCanEdit} {
+		if rd.col[c] >= 0 {
+			have = append(have, columns[c])
+		}
+	}
+	switch len(have) {
+	case 1:
+		return have[0]
+	case 2:
+		return have[0] + " or " + have[1]
+	}
+	return strings.Join(have[:len(have)-1], ", ") + " or " + have[len(have)-1]
+}
+
+// idProblem checks an integration id's syntax: letters, digits and underscores.
+func idProblem(id string) string {
+	if strings.TrimSpace(id) != id {
+		return quote(id) + " has leading or trailing spaces: remove them"
+	}
+	for _, r := range id {
+		if r == '-' {
+			return quote(id) + " contains a dash, which integration ids never do: was an option id " +
+				"(integration id, dash, key) or a name pasted here? give the id alone, or use " +
+				"the integration_name column"
+		}
+	}
+	for _, r := range id {
+		if !isWordChar(r) {
+			return quote(id) + " is not an integration id: ids hold only letters, digits and " +
+				"underscores (display names go in the integration_name column)"
+		}
+	}
+	return ""
+}
+
+// keyProblem checks an option key: matched exactly, so no surrounding space and no control
+// characters.
+func keyProblem(key string) string {
+	if strings.TrimSpace(key) != key {
+		return quote(key) + " has leading or trailing spaces: remove them (keys are matched " +
+			"exactly, case-sensitively)"
+	}
+	for _, r := range key {
+		if r < ' ' || r == 0x7f {
+			return quote(key) + " contains a line break or control character: option keys are " +
+				"single words such as apiKey"
+		}
+	}
+	return ""
+}
+
+func isWordChar(r rune) bool {
+	return r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+}
+
+// isEnvName reports whether s is a valid environment variable name.
+func isEnvName(s string) bool {
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for _, r := range s {
+		if !isWordChar(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePermission is bulk.ParsePermission with a fast path for the usual words, which it would
+// lowercase into a new string on every row.
+func parsePermission(s string) (bulk.Flags, bool) {
+	switch s {
+	case bulk.PermLockHide:
+		return bulk.Flags{AdminOnly: true}, true
+	case bulk.PermLockShow:
+		return bulk.Flags{}, true
+	case bulk.PermUserProvides:
+		return bulk.Flags{UserCanEdit: true}, true
+	}
+	return bulk.ParsePermission(s)
+}
+
+// parseBool reads a flag cell, any case.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "1", "on":
+		return true, true
+	case "false", "no", "0", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// value reads a value cell. Its problems never quote the cell: it may be a secret.
+func (rd *reader) value(p *pos, cell string) bulk.Value {
+	switch {
+	case cell == "":
+		return bulk.Value{Form: bulk.ValueKeep}
+
+	case strings.HasPrefix(cell, "${") && strings.HasSuffix(cell, "}") &&
+		strings.IndexByte(cell, '}') == len(cell)-1:
+		name := cell[2 : len(cell)-1]
+		if !isEnvName(name) {
+			// Not quoted: a cell that is not a valid reference could be a secret after all.
+			rd.problem(p, cValue, false, "the ${...} reference does not name a valid environment "+
+				"variable: names hold only letters, digits and underscores and do not start with a digit")
+			return bulk.Value{}
+		}
+		v, ok := rd.env(name)
+		switch {
+		case !ok:
+			rd.problem(p, cValue, false, "environment variable "+name+" is not set: set it before "+
+				"running (export "+name+"=...), or in CI add it to the job's environment")
+			return bulk.Value{}
+		case v == "":
+			rd.problem(p, cValue, false, "environment variable "+name+" is set but empty: set it to "+
+				`the value, or write json:"" in the cell to set an empty value on purpose`)
+			return bulk.Value{}
+		}
+		return bulk.Value{Form: bulk.ValueLiteral, Text: v, Env: name}
+
+	case strings.HasPrefix(cell, "json:"):
+		text := cell[len("json:"):]
+		if !json.Valid([]byte(text)) {
+			// The decoder's message quotes the offending character: only its offset is given.
+			var se *json.SyntaxError
+			at := ""
+			if err := json.Unmarshal([]byte(text), new(any)); errors.As(err, &se) {
+				at = fmt.Sprintf(" (syntax error near byte %d of the JSON)", se.Offset)
+			}
+			rd.problem(p, cValue, false, `not valid JSON after "json:"`+at+`: check quotes, commas `+
+				`and brackets; a JSON string needs double quotes, e.g. json:"text"`)
+			return bulk.Value{}
+		}
+		return bulk.Value{Form: bulk.ValueJSON, Text: text}
+	}
+	if strings.TrimSpace(cell) == "" {
+		rd.problem(p, cValue, true, "the value is only whitespace and is sent as is: clear the cell "+
+			"to keep the current value")
+	}
+	if hasEnvRef(cell) {
+		rd.problem(p, cValue, true, "the cell contains a ${NAME} reference but also other text, so "+
+			"it is sent as written, without substitution: put the reference alone in the cell, or "+
+			`write the value as json:"..." to silence this warning`)
+	}
+	return bulk.Value{Form: bulk.ValueLiteral, Text: cell}
+}
+
+// hasEnvRef reports whether s contains ${NAME} with a valid NAME.
+func hasEnvRef(s string) bool {
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return false
+		}
+		s = s[i+2:]
+		if j := strings.IndexByte(s, '}'); j >= 0 && isEnvName(s[:j]) {
+			return true
+		}
+	}
+}
