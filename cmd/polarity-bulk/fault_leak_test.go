@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+)
+
+// canary returns a secret no output has any business holding: distinctive, random, and of
+// plain characters so that it reads the same escaped in JSON, CSV, XML or a URL.
+func canary(kind string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "leak-canary-" + kind + "-" + hex.EncodeToString(b)
+}
+
+// echoServer answers some PATCHes and logins the way a careless server or gateway does: with
+// the request body, secrets and all, in its error.
+func echoServer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		b := string(body)
+		echo := func(status int, ct, text string) {
+			w.Header().Set("Content-Type", ct)
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, text)
+		}
+		jsonErr := func(status int, detail string) string {
+			doc, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+				"status": fmt.Sprint(status), "title": "Invalid option value: " + detail,
+				"detail": "the server refused " + detail,
+				"source": map[string]string{"pointer": "/data/0/attributes/value"},
+				"meta":   map[string]any{"errors": []string{"nested: " + detail}},
+			}}})
+			return string(doc)
+		}
+		switch {
+		case r.URL.Path == "/api/users/login" && !strings.Contains(b, `"password":"leak-canary-login-`):
+			echo(http.StatusUnauthorized, fake.MediaType, jsonErr(401, "login "+b))
+		case r.Method != http.MethodPatch:
+			h.ServeHTTP(w, r)
+		case strings.Contains(b, "crowdstrike_"):
+			echo(http.StatusUnprocessableEntity, fake.MediaType, jsonErr(422, b))
+		case strings.Contains(b, "slack_"):
+			echo(http.StatusOK, "text/html", "<html>saved "+b+"</html>")
+		case strings.Contains(b, "urlhaus_"):
+			echo(http.StatusServiceUnavailable, "text/plain", "upstream failed on "+b)
+		case strings.Contains(b, "alienvault_"):
+			echo(http.StatusOK, "application/json", `{"data": [`+b)
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// TestLeak runs validate, plan (--out, --markdown, $GITHUB_STEP_SUMMARY), apply, apply
+// --resume, apply --plan (stale by then) and export at the highest verbosity, in both log
+// formats, with an API key (from the environment or a file) or a login password (from the
+// environment or a file), against a fake that injects 503s, serves the stored passwords in
+// clear or masked, and echoes request bodies back in its errors. Then it searches stdout,
+// stderr and every file the tool wrote for every secret: the API key, the passwords (right
+// and wrong), the password options' values old and new, the ${NAME} values, and login tokens.
+// None may appear.
+func TestLeak(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		login     bool
+		file      bool // credential from --api-key-file / --password-file
+		format    string
+		passwords fake.PasswordMode
+	}{
+		{"api-key-env-text-clear", false, false, "text", fake.PasswordsClear},
+		{"api-key-file-json-masked", false, true, "json", fake.PasswordsMasked},
+		{"login-env-json-clear", true, false, "json", fake.PasswordsClear},
+		{"login-file-text-absent", true, true, "text", fake.PasswordsAbsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			leakRun(t, tc.login, tc.file, tc.format, tc.passwords)
+		})
+	}
+}
+
+func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.PasswordMode) {
+	secrets := map[string]string{} // name -> secret
+	add := func(name string) string {
+		s := canary(name)
+		secrets[name] = s
+		return s
+	}
+	apiKey, password, wrong := add("apikey"), add("login"), add("wrongpw")
+	envText, envPW := add("env-text"), add("env-pw")
+
+	fix := loadFixture(t)
+	for i := range fix.Integrations {
+		for j := range fix.Integrations[i].Options {
+			o := &fix.Integrations[i].Options[j]
+			if o.Type == fake.KindPassword {
+				o.Value = mustRaw(add(fmt.Sprintf("stored-%d-%d", i, j)))
+			}
+		}
+	}
+	fe := startFake(t, fix, fake.Config{
+		Username: "leakadmin", Password: password, APIKeys: []fake.APIKey{{Key: apiKey}},
+		Passwords: passwords, Faults: fake.Faults{Seed: 12, FailRate: 0.2},
+	}, echoServer)
+
+	dir := t.TempDir()
+	const (
+		vt       = "virustotal_node_18_1725278818"
+		abuse    = "abuseipdb_3_3_4_node_18_71ff23754e_1725342515"
+		cs       = "crowdstrike_4_2_0_node_18_a3c9e1f042_1725350000"
+		slack    = "slack_3_2_5_node_18_0b6f4e2a91_1725370000"
+		urlhaus  = "urlhaus_3_1_0_node_18_2f3e4d5c6b_1725400000"
+		sn       = "servicenow_3_4_0_node_18_8c7b6a5f4e_1725430000"
+		misp     = "misp_3_2_0_node_18_4a5b6c7d8e_1725420000"
+		otx      = "alienvault_otx_3_2_1_node_18_0a1b2c3d4e_1725460000"
+		splunkID = "splunk_3_8_2_node_18_1d2c3b4a5f_1725440000"
+	)
+	rows := []intent{
+		{id: vt, key: "apiKey", cell: add("literal-vt"), perm: "lock-hide"},
+		{id: vt, key: "blocklist", cell: "${LEAK_ENV_TEXT}"},
+		{id: abuse, key: "apiKey", cell: "${LEAK_ENV_PW}"},
+		{id: abuse, key: "maxAge", cell: "366"}, // refused by the server: the whole PATCH fails
+		{id: cs, key: "secret", cell: add("literal-cs")},
+		{id: slack, key: "userToken", cell: add("literal-slack"), perm: "lock-hide"},
+		{id: urlhaus, key: "authKey", cell: "${LEAK_ENV_PW}"},
+		{id: sn, key: "password", cell: add("literal-sn")}, // stopped integration
+		{id: misp, key: "apiKey", cell: add("literal-misp")},
+		{id: otx, key: "apiKey", cell: add("literal-otx")},
+		{id: splunkID, key: "apiToken", cell: "json:" + string(mustRaw(add("json-splunk")))},
+	}
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	inputs := []string{"changes.csv"}
+
+	env := fe.env(dir, "LEAK_ENV_TEXT="+envText, "LEAK_ENV_PW="+envPW, "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"))
+	var cred []string
+	switch {
+	case login && fromFile:
+		writeSecret(t, filepath.Join(dir, "pw.txt"), password)
+		env = append(env, "POLARITY_USERNAME=leakadmin")
+		cred = []string{"--password-file", "pw.txt"}
+		inputs = append(inputs, "pw.txt")
+	case login:
+		env = append(env, "POLARITY_USERNAME=leakadmin", "POLARITY_PASSWORD="+password)
+	case fromFile:
+		writeSecret(t, filepath.Join(dir, "key.txt"), apiKey)
+		cred = []string{"--api-key-file", "key.txt"}
+		inputs = append(inputs, "key.txt")
+	default:
+		env = append(env, "POLARITY_API_KEY="+apiKey)
+	}
+	verbose := []string{"-v", "-v", "--log-format", format, "--retries", "4", "--rate", "100"}
+	flags := func(args ...string) []string { return slices.Concat(args, cred, verbose) }
+
+	type output struct {
+		args []string
+		o    outcome
+	}
+	var outputs []output
+	step := func(want int, args ...string) {
+		t.Helper()
+		o := run(t, dir, env, args...)
+		mustCode(t, o, want, strings.Join(args, " "))
+		outputs = append(outputs, output{args, o})
+	}
+	step(0, "validate", "changes.csv", "-v", "-v", "--log-format", format)
+	step(0, flags("plan", "changes.csv", "--out", "plan.json", "--markdown", "plan.md")...)
+	step(1, flags("apply", "changes.csv", "--yes", "--report-dir", "rep")...)
+	step(1, flags("apply", "--resume", "rep", "--yes")...)
+	step(1, flags("apply", "--plan", "plan.json", "--yes", "--report-dir", "rep2")...)
+	step(0, flags("export", "--out", "export.csv")...)
+	step(0, flags("export")...)
+	if login {
+		// A wrong password, which the server echoes back in its 401.
+		bad := slices.DeleteFunc(slices.Clone(env), func(e string) bool { return strings.HasPrefix(e, "POLARITY_PASSWORD=") })
+		args := flags("plan", "changes.csv")
+		if fromFile {
+			writeSecret(t, filepath.Join(dir, "wrong.txt"), wrong)
+			inputs = append(inputs, "wrong.txt")
+			args = slices.Concat([]string{"plan", "changes.csv", "--password-file", "wrong.txt"}, verbose)
+		} else {
+			bad = append(bad, "POLARITY_PASSWORD="+wrong)
+		}
+		o := run(t, dir, bad, args...)
+		mustCode(t, o, 1, "plan with a wrong password")
+		outputs = append(outputs, output{args, o})
+	}
+
+	// Where to look: every output and every file the tool wrote.
+	// export prints text options as they are, and the run set one to ${LEAK_ENV_TEXT}: there,
+	// and only there, that value is expected.
+	type place struct {
+		name, text string
+		export     bool
+	}
+	var places []place
+	for _, o := range outputs {
+		name := strings.Join(o.args[:min(3, len(o.args))], " ")
+		export := o.args[0] == "export"
+		places = append(places, place{name + ": stdout", o.o.stdout, export}, place{name + ": stderr", o.o.stderr, false})
+	}
+	files := 0
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if slices.Contains(inputs, rel) {
+			return nil
+		}
+		files++
+		b, err := os.ReadFile(path)
+		places = append(places, place{rel, string(b), rel == "export.csv"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json", "rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml"} {
+		if !slices.ContainsFunc(places, func(p place) bool { return p.name == must }) {
+			t.Errorf("%s was not written: the search would miss it", must)
+		}
+	}
+	found := 0
+	for _, p := range places {
+		for name, s := range secrets {
+			if name == "env-text" && p.export {
+				continue
+			}
+			suffix := s[strings.LastIndex(s, "-")+1:]
+			if strings.Contains(p.text, suffix) {
+				found++
+				i := strings.Index(p.text, suffix)
+				t.Errorf("%s holds secret %s: …%s…", p.name, name, p.text[max(0, i-120):min(len(p.text), i+40)])
+			}
+		}
+		if i := strings.Index(p.text, "pft_"); i >= 0 {
+			found++
+			t.Errorf("%s holds a login token: …%s…", p.name, p.text[max(0, i-80):min(len(p.text), i+40)])
+		}
+	}
+	secretsSearched.add(len(secrets) * len(places))
+	secretsFound.add(found)
+	t.Logf("%d secrets searched for in %d runs' stdout and stderr and %d files: %d found; faults %v",
+		len(secrets), len(outputs), files, found, faultCounts(fe.srv))
+}
+
+func writeSecret(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secretsSearched counts (secret, place) pairs searched, and secretsFound the hits.
+var secretsSearched, secretsFound tally
