@@ -112,11 +112,14 @@ dispatch:
 		}
 		t := p.Targets[i]
 		g.Go(func() error {
-			defer func() { <-sem }()
 			r := send(work, srv, t, now)
 			if r.Status == bulk.StatusFailed {
 				failed.Add(1)
 			}
+			// The PATCH is answered: its slot goes to the next one before the result is
+			// reported, so that OnResult (the journal's disk sync, one at a time) never holds
+			// PATCHes back. The failure above is counted first, for --max-failures.
+			<-sem
 			results[i] = r
 			report(r)
 			return nil
