@@ -303,6 +303,9 @@ func (c *Client) scrub(s string, extra []string) string {
 			if q, err := json.Marshal(sec); err == nil && string(q[1:len(q)-1]) != sec {
 				forms = append(forms, string(q[1:len(q)-1]))
 			}
+			if flat := clip(sec, len(sec)); flat != sec && len(flat) >= minSecret {
+				forms = append(forms, flat) // as clean's second pass sees it
+			}
 			for _, f := range forms {
 				if strings.Contains(s, f) {
 					s = strings.ReplaceAll(s, f, "(redacted)")
@@ -322,5 +325,8 @@ func (c *Client) clean(s string, extra []string, n int) string {
 	if len(s) > maxScrubbed {
 		s = s[:maxScrubbed]
 	}
+	// Scrub, drop control characters, scrub again: dropping "\x01" from "sec\x01ret" would
+	// otherwise rebuild a secret that the first pass could not see.
+	s = clip(c.scrub(s, extra), maxScrubbed)
 	return clip(c.scrub(s, extra), n)
 }
