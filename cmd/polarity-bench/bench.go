@@ -26,6 +26,7 @@ Example:
   go run ./cmd/polarity-bench                          # quick table, a few minutes
   go run ./cmd/polarity-bench --full                   # more settings, the defaults included
   go run ./cmd/polarity-bench --bin bin/polarity-bulk --only validate
+  go run ./cmd/polarity-bench --only throughput --settings 16x1000 --compare /tmp/polarity-bulk-before
 
 Flags:
 `
@@ -34,6 +35,8 @@ Flags:
 type config struct {
 	full         bool
 	bin          string
+	compare      string // a second polarity-bulk, run beside bin in the throughput section
+	settings     []setting
 	latency      time.Duration
 	integrations int
 	rows         int
@@ -70,13 +73,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	cfg := config{log: stderr}
-	var only string
+	var only, sets string
 	fs.BoolVar(&cfg.full, "full", false, "more throughput settings (the defaults --concurrency 4 --rate 5 and --concurrency 1 included) and 5 validate repetitions")
 	fs.StringVar(&cfg.bin, "bin", "", "the polarity-bulk binary to measure (default: go build one from this module into a temporary directory)")
+	fs.StringVar(&cfg.compare, "compare", "", "another polarity-bulk `binary` (say, before a change) to run beside --bin in each throughput setting")
 	fs.DurationVar(&cfg.latency, "latency", 50*time.Millisecond, "latency the fake server adds to every request")
 	fs.IntVar(&cfg.integrations, "integrations", 500, "integrations applied in the throughput runs")
 	fs.IntVar(&cfg.rows, "rows", 1_000_000, "rows of the validate file (100 options per integration)")
 	fs.IntVar(&cfg.reps, "reps", 0, "repetitions of each validate measurement; the fastest counts (default 3, 5 with --full)")
+	fs.StringVar(&sets, "settings", "", "throughput settings to run instead of the standard ones, as CONCURRENCYxRATE,... e.g. 16x1000,4x50")
 	fs.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all)")
 	fs.Uint64Var(&cfg.seed, "seed", 7, "seed of the synthetic integrations")
 	fs.BoolVar(&cfg.tls, "tls", false, "serve the fake over HTTPS (loopback, a test certificate) as a real server would")
@@ -100,6 +105,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.integrations < 1 || cfg.rows < 100 || cfg.reps < 1 || cfg.latency <= 0 {
 		fmt.Fprintln(stderr, "polarity-bench: --integrations, --reps and --latency must be positive, --rows at least 100")
 		return 2
+	}
+	cfg.settings = standardSettings(cfg.full)
+	if sets != "" {
+		var err error
+		if cfg.settings, err = parseSettings(sets); err != nil {
+			fmt.Fprintf(stderr, "polarity-bench: --settings: %v\n", err)
+			return 2
+		}
 	}
 	cfg.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
@@ -146,6 +159,11 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	} else if cfg.bin, err = filepath.Abs(cfg.bin); err != nil {
 		return err
 	}
+	if cfg.compare != "" {
+		if cfg.compare, err = filepath.Abs(cfg.compare); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintln(out, "polarity-bench")
 	machine(out, cfg)
@@ -191,4 +209,7 @@ func machine(w io.Writer, cfg config) {
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s/%s, kernel %s, %s, load average %s at start\n",
 		runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, kernel, runtime.Version(), load)
 	fmt.Fprintf(w, "binary:  %s\n", cfg.bin)
+	if cfg.compare != "" {
+		fmt.Fprintf(w, "compare: %s\n", cfg.compare)
+	}
 }

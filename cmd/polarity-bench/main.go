@@ -9,7 +9,11 @@
 // machine only their ratios mean something.
 //
 //	go run ./cmd/polarity-bench              # the quick table, a few minutes on 2 cores
-//	go run ./cmd/polarity-bench --full       # more settings, the defaults included (~6 min)
+//	go run ./cmd/polarity-bench --full       # more settings, the defaults included
+//	go run ./cmd/polarity-bench --only throughput --settings 16x1000 --compare OLD-BINARY
+//
+// --compare runs a second polarity-bulk binary beside the first in every throughput setting,
+// taking turns, which is how a change's before and after are measured side by side.
 package main
 
 import (

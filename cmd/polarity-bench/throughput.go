@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,15 +28,30 @@ func (s setting) String() string {
 	return fmt.Sprintf("--concurrency %d --rate %g", s.concurrency, s.rate)
 }
 
-// settings are the throughput runs: each side of the bound (rate-bound, concurrency-bound)
-// and the CLI's defaults with --full. Burst stays at its default of 1.
-func settings(full bool) []setting {
+// standardSettings are the throughput runs: each side of the bound (rate-bound,
+// concurrency-bound) and the CLI's defaults with --full. Burst stays at its default of 1.
+func standardSettings(full bool) []setting {
 	s := []setting{{4, 50}, {8, 100}, {4, 1000}, {16, 1000}}
 	if full {
 		s = append([]setting{{4, 5}, {1, 1000}}, s...)
 		s = append(s, setting{32, 1000})
 	}
 	return s
+}
+
+// parseSettings reads CONCURRENCYxRATE,... as --settings takes it.
+func parseSettings(s string) ([]setting, error) {
+	var out []setting
+	for _, part := range strings.Split(s, ",") {
+		c, r, ok := strings.Cut(strings.TrimSpace(part), "x")
+		conc, err1 := strconv.Atoi(c)
+		rate, err2 := strconv.ParseFloat(r, 64)
+		if !ok || err1 != nil || err2 != nil || conc < 1 || rate <= 0 {
+			return nil, fmt.Errorf("%q: want CONCURRENCYxRATE, e.g. 16x1000", part)
+		}
+		out = append(out, setting{conc, rate})
+	}
+	return out, nil
 }
 
 // ideal is the time N PATCHes take at best: N / min(rate, concurrency / latency).
@@ -104,27 +120,48 @@ func throughput(ctx context.Context, cfg config, out io.Writer) error {
 		return r, err
 	}
 
-	var runs, controls []applyRun
-	for i, st := range settings(cfg.full) {
-		fmt.Fprintf(cfg.log, "throughput: apply %s (ideal %s)\n", st, st.ideal(changed, lat).Round(time.Millisecond))
-		r, err := against(ctx, cfg, fix, fc, func(s *server) []string {
+	apply := func(bin string, i int, st setting) (applyRun, error) {
+		r, err := againstBin(ctx, cfg, bin, fix, fc, func(s *server) []string {
 			args := []string{"apply", file, "--yes", "--no-verify",
 				"--concurrency", strconv.Itoa(st.concurrency), "--rate", strconv.FormatFloat(st.rate, 'g', -1, 64),
-				"--report-dir", filepath.Join(cfg.tmp, fmt.Sprintf("report-%d", i))}
+				"--report-dir", filepath.Join(cfg.tmp, fmt.Sprintf("report-%d-%t", i, bin == cfg.bin))}
 			return append(args, s.connArgs()...)
 		}, func(s *server) error {
-			if i == 0 {
+			if i == 0 && bin == cfg.bin {
 				return saveBodies(s.fake, bodies)
 			}
 			return nil
 		})
-		if err != nil {
+		if err == nil && r.patches != changed {
+			err = fmt.Errorf("%s: %d PATCHes answered, want %d", st, r.patches, changed)
+		}
+		return r, err
+	}
+
+	var runs, compared, controls []applyRun
+	for i, st := range cfg.settings {
+		fmt.Fprintf(cfg.log, "throughput: apply %s (ideal %s)\n", st, st.ideal(changed, lat).Round(time.Millisecond))
+		var r, cmp applyRun
+		var err error
+		// With --compare, the two binaries take turns going first, so that neither always
+		// meets the machine in the same state.
+		if cfg.compare != "" && i%2 == 1 {
+			fmt.Fprintf(cfg.log, "throughput: apply %s with %s\n", st, cfg.compare)
+			if cmp, err = apply(cfg.compare, i, st); err != nil {
+				return err
+			}
+		}
+		if r, err = apply(cfg.bin, i, st); err != nil {
 			return err
 		}
-		if r.patches != changed {
-			return fmt.Errorf("%s: %d PATCHes answered, want %d", st, r.patches, changed)
+		if cfg.compare != "" && i%2 == 0 {
+			fmt.Fprintf(cfg.log, "throughput: apply %s with %s\n", st, cfg.compare)
+			if cmp, err = apply(cfg.compare, i, st); err != nil {
+				return err
+			}
 		}
 		runs = append(runs, r)
+		compared = append(compared, cmp)
 		var control applyRun
 		if st.concurrencyBound(lat) {
 			fmt.Fprintf(cfg.log, "throughput: plain net/http client, %d goroutines\n", st.concurrency)
@@ -160,15 +197,25 @@ func throughput(ctx context.Context, cfg config, out io.Writer) error {
 		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%.3f\t%s\t%.1f×\t%s\t%d\t\n", name, bound, secs(ideal), secs(r.span), ratio, verdict,
 			seq.span.Seconds()/r.span.Seconds(), secs(r.wall), r.conns)
 	}
-	for i, st := range settings(cfg.full) {
+	for i, st := range cfg.settings {
 		ideal := st.ideal(changed, lat)
 		row("polarity-bulk "+st.String(), st.bound(lat), ideal, runs[i], true)
+		if cfg.compare != "" {
+			row("  --compare binary, same flags", st.bound(lat), ideal, compared[i], true)
+		}
 		if st.concurrencyBound(lat) {
 			row(fmt.Sprintf("plain Go client, %d goroutines", st.concurrency), st.bound(lat), ideal, controls[i], false)
 		}
 	}
 	row("sequential net/http loop", "latency", time.Duration(changed)*lat, seq, false)
 	tw.Flush()
+	for _, st := range cfg.settings {
+		if rounds := (changed + st.concurrency - 1) / st.concurrency; st.concurrencyBound(lat) && changed%st.concurrency != 0 {
+			best := time.Duration(rounds) * lat
+			fmt.Fprintf(out, "   note: --concurrency %d needs ceil(%d/%d) = %d rounds of %s = %s, so no client can do better than %.3f of that ideal\n",
+				st.concurrency, changed, st.concurrency, rounds, lat, secs(best), st.ideal(changed, lat).Seconds()/best.Seconds())
+		}
+	}
 
 	fmt.Fprintf(out, "\n4. client CPU time per PATCH (user+system from rusage of the client process; the fake runs in another process)\n")
 	fmt.Fprintf(out, "   whole run = the apply process's CPU / PATCHes; marginal = (apply − plan of the same file) / PATCHes; plan alone: %s CPU, %s peak RSS\n",
@@ -179,9 +226,12 @@ func throughput(ctx context.Context, cfg config, out io.Writer) error {
 		fmt.Fprintf(tw, "   %s\t%.0f\t%s\t%s\t%s\t%s\t\n", name, float64(changed)/r.span.Seconds(),
 			ms(r.cpu), ms(r.cpu/time.Duration(changed)), marginal, mb(r.maxRSS))
 	}
-	for i, st := range settings(cfg.full) {
+	for i, st := range cfg.settings {
 		r := runs[i]
 		cpuRow("polarity-bulk "+st.String(), r, ms((r.cpu-planRun.cpu)/time.Duration(changed)))
+		if cfg.compare != "" {
+			cpuRow("  --compare binary, same flags", compared[i], ms((compared[i].cpu-planRun.cpu)/time.Duration(changed)))
+		}
 		if st.concurrencyBound(lat) {
 			cpuRow(fmt.Sprintf("plain Go client, %d goroutines", st.concurrency), controls[i], "")
 		}
