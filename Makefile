@@ -29,10 +29,14 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## fuzz: each fuzz target for FUZZTIME
+## fuzz: each fuzz target for FUZZTIME (crashers land in the package's testdata/fuzz: keep them as seeds)
+FUZZ := ./internal/sheet:FuzzRead ./internal/plan:FuzzConvert ./internal/api:FuzzIntegrations \
+        ./internal/api:FuzzIntegration ./internal/api:FuzzPatchAnswer ./internal/api:FuzzLogin \
+        ./internal/api:FuzzRetryAfter
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/sheet
-	$(GO) test -run '^$$' -fuzz '^FuzzConvert$$' -fuzztime $(FUZZTIME) ./internal/plan
+	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg; done
 
 ## demo: validate, plan and apply examples/demo.csv against a local polarity-fake
 demo: build
