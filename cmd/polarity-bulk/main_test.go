@@ -67,6 +67,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("POLARITY_URL", hs.URL)
 			env.Setenv("POLARITY_API_KEY", "polarity-fake-api-key")
 			env.Setenv("NO_COLOR", "1")
+			// Under -race every process sleeps 1s at exit by default: scripts run dozens.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			env.Setenv("FIXTURE", mustAbs(fixture))
 			return nil
 		},

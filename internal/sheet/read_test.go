@@ -426,6 +426,19 @@ func TestReadProblems(t *testing.T) {
 			rows: 2,
 		},
 		{
+			name: "duplicates: a row with the id alone agrees with one adding the name; two names do not",
+			in: "integration_id,integration_name,option_key,value\n" +
+				"vt_1,,apiKey,k\n" +
+				"vt_1, VirusTotal ,apiKey,k\n" +
+				"vt_1,VirusTotal,url,u\n" +
+				"vt_1,AbuseIPDB,url,u\n",
+			want: []p{
+				{3, "", `lines 2 and 3 make the same change to option "apiKey" of integration "vt_1"`, true},
+				{5, "", `lines 4 and 5 both set option "url" of integration "vt_1", differently`, false},
+			},
+			rows: 2,
+		},
+		{
 			name: "wrong number of cells, and rows after it still checked",
 			in: "integration_id,option_key,value\n" +
 				"a,k1\n" +
@@ -629,5 +642,15 @@ func TestColumns(t *testing.T) {
 	rows, ps := read(t, in)
 	if len(ps) != 0 || len(rows) != 1 {
 		t.Errorf("rows %v, problems %v", rows, ps)
+	}
+}
+
+func TestReadTrimsIntegrationNames(t *testing.T) {
+	rows, probs, err := Read("n.csv", strings.NewReader("integration_name,option_key,value\n  AbuseIPDB\t,maxAge,90\n"), nil)
+	if err != nil || len(probs) != 0 || len(rows) != 1 {
+		t.Fatalf("rows %v, problems %v, err %v", rows, probs, err)
+	}
+	if rows[0].IntegrationName != "AbuseIPDB" {
+		t.Errorf("name %q: a spreadsheet's surrounding spaces must not stop it from matching", rows[0].IntegrationName)
 	}
 }

@@ -47,12 +47,11 @@ func (rd *reader) valid(rec *record, p *pos) {
 	var row bulk.Row
 	row.Line = p.line
 	row.IntegrationID = rec.IntegrationID
-	row.IntegrationName = rec.IntegrationName
+	// Names are matched ignoring case and the spaces a spreadsheet leaves around them; a blank
+	// name is no name.
+	row.IntegrationName = strings.TrimSpace(rec.IntegrationName)
 	row.Key = rec.OptionKey
 	row.Cell = rec.Value
-	if strings.TrimSpace(row.IntegrationName) == "" {
-		row.IntegrationName = "" // a blank name is no name
-	}
 
 	if id := row.IntegrationID; id != "" {
 		if msg := idProblem(id); msg != "" {
@@ -148,10 +147,13 @@ func (rd *reader) flag(p *pos, c int, cell string) bulk.Bool {
 	return bulk.Bool{Set: true, Value: v}
 }
 
-// same reports whether two rows for the same option ask for the same thing.
+// same reports whether two rows for the same option ask for the same thing. A row that names
+// the integration by id alone and one that adds its name agree; two different names do not
+// (one of them must be wrong).
 func same(a, b *bulk.Row) bool {
-	return a.Value == b.Value && a.Perm == b.Perm &&
+	names := a.IntegrationName == "" || b.IntegrationName == "" ||
 		strings.EqualFold(a.IntegrationName, b.IntegrationName)
+	return a.Value == b.Value && a.Perm == b.Perm && names
 }
 
 // changeColumns names the header's columns that can change something, for "row changes nothing".
