@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -103,6 +104,7 @@ func readState(ctx context.Context, cl *api.Client, rows []bulk.Row, log *slog.L
 
 // serverError gives a failed read a hint that fits its cause.
 func serverError(err error) error {
+	var badCert *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: ExitInterrupted, err: err}
@@ -110,6 +112,8 @@ func serverError(err error) error {
 		return failure("check POLARITY_API_KEY (or the username and password): the server refused them", err)
 	case errors.Is(err, api.ErrForbidden):
 		return failure("the account or API key lacks rights to these integrations: an API key is scoped to chosen integrations", err)
+	case errors.As(err, &badCert):
+		return failure("the server's TLS certificate is not trusted: pass the CA that signed it with --ca-cert FILE, and use the host name the certificate names in --url", err)
 	}
 	return failure("check --url and that the server is reachable; -v -v logs every request", err)
 }
