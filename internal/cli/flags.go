@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -155,6 +156,10 @@ func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
 	}
 	cl, err := api.New(cfg)
 	if err != nil {
+		// Most of api.New's errors end in their own "hint:" line: print that one, not two.
+		if msg, hint, ok := strings.Cut(err.Error(), "\nhint: "); ok {
+			return nil, failure(hint, errors.New(msg))
+		}
 		return nil, failure("check --url, --ca-cert and the credentials", err)
 	}
 	return cl, nil
