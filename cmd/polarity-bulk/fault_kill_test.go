@@ -14,7 +14,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
@@ -346,7 +348,6 @@ func TestKillReportWrites(t *testing.T) {
 			})
 			mdOK := whole(t, filepath.Join(dir, "plan.md"), sameShape(refMD))
 			tmp := leftovers(t, dir)
-			countKill(killed, len(tmp) > 0)
 			t.Logf("kill at %q: landed %v; plan.json present %v, plan.md present %v; temporary files left: %v", name, killed, jsonOK, mdOK, tmp)
 		}
 	})
@@ -418,24 +419,9 @@ func TestKillReportWrites(t *testing.T) {
 				}
 			}
 			tmp := leftovers(t, rep)
-			countKill(killed, len(tmp) > 0)
 			t.Logf("kill at %q: landed %v; whole: %v; temporary files left: %v", pt.name, killed, present, tmp)
 		}
 	})
-}
-
-// reportKills counts the kills of TestKillReportWrites, those that landed before the end,
-// and those that landed in the middle of a file's write (its temporary file was left).
-var reportKills, reportKillsLanded, reportKillsMidWrite tally
-
-func countKill(landed, midWrite bool) {
-	reportKills.add(1)
-	if landed {
-		reportKillsLanded.add(1)
-	}
-	if midWrite {
-		reportKillsMidWrite.add(1)
-	}
 }
 
 // leftovers lists the temporary files a killed writer left in dir.
@@ -449,4 +435,45 @@ func leftovers(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestFaultSecondInterrupt: a second Ctrl-C exits at once, in-flight PATCHes or not. The
+// abandoned PATCHes never reach the server, the journal holds nothing applied, and a
+// --resume applies everything exactly once.
+func TestFaultSecondInterrupt(t *testing.T) {
+	t.Parallel()
+	fix := fake.Synthetic(8, 13)
+	g := newGate()
+	fe := startFake(t, fix, fake.Config{}, g.wrap)
+	dir := t.TempDir()
+	rows := synthetic(t, fix, 0)
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	env := fe.env(dir, apiKeyEnv...)
+	p := start(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--concurrency", "2", "--rate", "100")
+	waitFor(t, p, "2 PATCHes waiting", func() bool { _, waiting := g.counts(); return waiting == 2 })
+	p.signal(t, syscall.SIGINT)
+	// The first Ctrl-C restores the default handler a moment later; repeat until one of the
+	// following ones ends the process.
+	for !p.exited() {
+		time.Sleep(20 * time.Millisecond)
+		_ = p.cmd.Process.Signal(syscall.SIGINT)
+	}
+	o := p.wait(t)
+	if o.code != -1 || !strings.Contains(p.cmd.ProcessState.String(), "interrupt") {
+		t.Fatalf("second Ctrl-C: %s, want death by SIGINT\nstderr:\n%s", p.cmd.ProcessState, o.stderr)
+	}
+	waitFor(t, nil, "the waiting PATCHes to be abandoned", func() bool { _, waiting := g.counts(); return waiting == 0 })
+	g.lift()
+	if n := len(journalApplied(t, filepath.Join(dir, "rep"))); n != 0 {
+		t.Fatalf("journal says %d applied; nothing was", n)
+	}
+	checkState(t, fe.srv, expect(t, fix, nil, nil))
+
+	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "100")
+	mustCode(t, o, 0, "apply --resume after a second Ctrl-C")
+	checkStatuses(t, filepath.Join(dir, "rep"), rows, allDone(changedIDs(rows)))
+	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	if _, applied := patchesByID(fe.srv); len(applied) != len(fix.Integrations) || sum(applied) != len(fix.Integrations) {
+		t.Fatalf("applied %v, want each of %d integrations once", applied, len(fix.Integrations))
+	}
 }
