@@ -156,11 +156,13 @@ func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
 	}
 	cl, err := api.New(cfg)
 	if err != nil {
-		// Most of api.New's errors end in their own "hint:" line: print that one, not two.
+		// api.New refuses settings, not servers (a bad URL, plain http off loopback, an
+		// unreadable --ca-cert): a usage error. Most of its errors end in their own "hint:"
+		// line: print that one, not two.
 		if msg, hint, ok := strings.Cut(err.Error(), "\nhint: "); ok {
-			return nil, failure(hint, errors.New(msg))
+			return nil, &exitError{code: ExitUsage, err: errors.New(msg), hint: hint}
 		}
-		return nil, failure("check --url, --ca-cert and the credentials", err)
+		return nil, &exitError{code: ExitUsage, err: err, hint: "check --url and --ca-cert"}
 	}
 	return cl, nil
 }
