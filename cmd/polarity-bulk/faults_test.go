@@ -642,18 +642,18 @@ func TestFaultMixed(t *testing.T) {
 }
 
 // TestFaultTokenExpiry: a password login whose token lives two seconds, over a run of several
-// seconds (latency on every request), and on top of that every token revoked mid-run, as a
-// server restart does. The tool must refresh or log in again as needed, lose nothing, and log
+// seconds (latency on every request, 15% of them 503, logins and refreshes included), and on
+// top of that every token revoked mid-run, as a server restart does. The tool must refresh or log in again as needed, lose nothing, and log
 // out at the end.
 func TestFaultTokenExpiry(t *testing.T) {
 	t.Parallel()
 	fix := fake.Synthetic(42, 8)
-	fe := startFake(t, fix, fake.Config{TokenLifetime: 2 * time.Second, Faults: fake.Faults{Seed: 8, Latency: 250 * time.Millisecond}}, nil)
+	fe := startFake(t, fix, fake.Config{TokenLifetime: 2 * time.Second, Faults: fake.Faults{Seed: 8, Latency: 250 * time.Millisecond, FailRate: 0.15}}, nil)
 	dir := t.TempDir()
 	rows := synthetic(t, fix, 6)
 	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
 	env := fe.env(dir, "POLARITY_USERNAME="+fake.DefaultUsername, "POLARITY_PASSWORD="+fake.DefaultPassword)
-	p := start(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--concurrency", "2", "--rate", "100")
+	p := start(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--concurrency", "2", "--rate", "100", "--retries", "10")
 
 	// Revoke every token once a third of the PATCHes are answered.
 	waitFor(t, p, "10 PATCHes answered", func() bool {
@@ -913,4 +913,98 @@ func interruptResume(t *testing.T, sig syscall.Signal) {
 	if again, _ := patchesByID(fe.srv); !maps.Equal(again, received) {
 		t.Errorf("a second --resume of a finished run sent PATCHes: before %v, after %v", received, again)
 	}
+}
+
+// TestFaultLostResponses: the server applies a PATCH but the answer never arrives (the
+// connection drops after the change, as a proxy timing out does). The tool retries; the PATCH
+// carries whole values, so applying it twice leaves the state the CSV asks for, and every row
+// ends applied.
+func TestFaultLostResponses(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	n := 0
+	lose := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPatch {
+				h.ServeHTTP(w, r)
+				return
+			}
+			mu.Lock()
+			n++
+			drop := n%3 == 1 // the first PATCH, and every third after it
+			mu.Unlock()
+			if !drop {
+				h.ServeHTTP(w, r)
+				return
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r) // applied, answer thrown away
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		})
+	}
+	fix := fake.Synthetic(12, 14)
+	fe := startFake(t, fix, fake.Config{}, lose)
+	dir := t.TempDir()
+	rows := synthetic(t, fix, 4)
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	o := run(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "100", "--concurrency", "3", "--retries", "6")
+	mustCode(t, o, 0, "apply with lost answers")
+	changed := changedIDs(rows)
+	checkStatuses(t, filepath.Join(dir, "rep"), rows, allDone(changed))
+	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	_, applied := patchesByID(fe.srv)
+	twice := 0
+	for id := range changed {
+		if applied[id] < 1 {
+			t.Errorf("%s never applied", id)
+		}
+		if applied[id] > 1 {
+			twice++
+		}
+	}
+	if twice == 0 {
+		t.Fatal("no answer was lost: the test did not test anything")
+	}
+	t.Logf("%d of %d integrations had their answer lost and were applied again, to the same state", twice, len(changed))
+}
+
+// TestFaultInterruptWhilePlanning: Ctrl-C while the server state is being read. Nothing has
+// been sent; the run stops at once with exit 130 and says so.
+func TestFaultInterruptWhilePlanning(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 10)
+	stall := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				arrived <- struct{}{}
+				<-r.Context().Done() // a read that never ends
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	fix := fake.Synthetic(6, 15)
+	fe := startFake(t, fix, fake.Config{}, stall)
+	dir := t.TempDir()
+	rows := synthetic(t, fix, 0)
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	p := start(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep")
+	select {
+	case <-arrived:
+	case <-p.done:
+		t.Fatalf("apply ended before reading the state: %s", p.stderr.String())
+	}
+	p.signal(t, syscall.SIGINT)
+	o := p.wait(t)
+	mustCode(t, o, 130, "Ctrl-C while planning")
+	if !strings.Contains(o.stderr, "polarity-bulk: ") {
+		t.Errorf("no message on stderr:\n%s", o.stderr)
+	}
+	if received, _ := patchesByID(fe.srv); len(received) != 0 {
+		t.Fatalf("PATCHes sent: %v", received)
+	}
+	checkState(t, fe.srv, expect(t, fix, nil, nil))
+	t.Logf("stderr: %s", firstLine(o.stderr))
 }
