@@ -125,6 +125,7 @@ func killResume(t *testing.T, after int, torn bool, unchanged int) {
 	if again, _ := patchesByID(fe.srv); sum(again) != sum(total) {
 		t.Errorf("a second --resume of a finished run sent %d PATCHes", sum(again)-sum(total))
 	}
+	rollBack(t, fe, dir, rows)
 }
 
 func sum(m map[string]int) int {

@@ -913,6 +913,23 @@ func interruptResume(t *testing.T, sig syscall.Signal) {
 	if again, _ := patchesByID(fe.srv); !maps.Equal(again, received) {
 		t.Errorf("a second --resume of a finished run sent PATCHes: before %v, after %v", received, again)
 	}
+	rollBack(t, fe, dir, rows)
+}
+
+// rollBack applies the report's backup.csv and checks that the server is back where it was
+// before the first run, interrupted or not: every value and permission, except the secrets,
+// which backup.csv leaves out (they keep their new value).
+func rollBack(t *testing.T, fe *fakeEnv, dir string, rows []intent) {
+	t.Helper()
+	o := run(t, dir, fe.env(dir, apiKeyEnv...), "apply", filepath.Join("rep", "backup.csv"), "--yes", "--report-dir", "rollback", "--rate", "100")
+	mustCode(t, o, 0, "apply backup.csv")
+	var secretsKept []intent
+	for _, r := range rows {
+		if r.key == "apiKey" {
+			secretsKept = append(secretsKept, intent{id: r.id, key: r.key, want: r.want})
+		}
+	}
+	checkState(t, fe.srv, expect(t, fe.fix, secretsKept, nil))
 }
 
 // TestFaultLostResponses: the server applies a PATCH but the answer never arrives (the
