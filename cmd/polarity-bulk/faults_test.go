@@ -1025,3 +1025,56 @@ func TestFaultInterruptWhilePlanning(t *testing.T) {
 	checkState(t, fe.srv, expect(t, fix, nil, nil))
 	t.Logf("stderr: %s", firstLine(o.stderr))
 }
+
+// TestFaultFailFastResume: 30% 503s with no retries and --max-failures 1. The run stops
+// dispatching after the first failure (exit 1): the failed rows and those not attempted are
+// all in the report and in failed.csv. --resume with retries then finishes the job, sending
+// nothing twice that was applied.
+func TestFaultFailFastResume(t *testing.T) {
+	t.Parallel()
+	fix := fake.Synthetic(20, 16)
+	fe := startFake(t, fix, fake.Config{Faults: fake.Faults{Seed: 18, On: fake.FaultsOnPatch, FailRate: 0.3}}, nil)
+	dir := t.TempDir()
+	rows := synthetic(t, fix, 5)
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	changed := changedIDs(rows)
+	env := fe.env(dir, apiKeyEnv...)
+	o := run(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "100", "--concurrency", "1", "--retries", "0", "--max-failures", "1")
+	mustCode(t, o, 1, "fail-fast apply")
+	rep := filepath.Join(dir, "rep")
+	_, applied := patchesByID(fe.srv)
+	counts := checkStatuses(t, rep, rows, func(_ int, r intent) string {
+		switch {
+		case !changed[r.id]:
+			return "unchanged"
+		case applied[r.id] == 1:
+			return "applied"
+		}
+		received, _ := patchesByID(fe.srv)
+		if received[r.id] > 0 {
+			return "failed"
+		}
+		return "not-attempted"
+	})
+	if counts["failed"] != 3 || counts["not-attempted"] == 0 {
+		t.Fatalf("statuses %v: want one failed integration (3 rows) and some not attempted", counts)
+	}
+	recs := readCSVFile(t, filepath.Join(rep, "failed.csv"))
+	if len(recs)-1 != counts["failed"]+counts["not-attempted"] {
+		t.Fatalf("failed.csv holds %d rows, want %d", len(recs)-1, counts["failed"]+counts["not-attempted"])
+	}
+	checkState(t, fe.srv, expect(t, fix, rows, func(r intent) bool { return applied[r.id] == 1 }))
+	t.Logf("fail fast: %v", counts)
+
+	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "100", "--retries", "12")
+	mustCode(t, o, 0, "apply --resume after failures")
+	checkStatuses(t, rep, rows, allDone(changed))
+	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	_, after := patchesByID(fe.srv)
+	for id := range changed {
+		if after[id] != 1 {
+			t.Errorf("%s applied %d times, want once", id, after[id])
+		}
+	}
+	logFaults(t, fe.srv)
+}

@@ -147,7 +147,7 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return failure("choose another --report-dir", err)
 	}
-	defer j.Close()
+	defer j.Close() // on early returns; closed explicitly below
 
 	run := report.Run{
 		Tool: toolVersion(), Server: s.server, Input: s.in.Path, SHA256: s.in.SHA256,
@@ -173,6 +173,9 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	run.Interrupted = errors.Is(runErr, apply.ErrInterrupted)
 	if !f.noVerify && !run.Interrupted {
 		verify(ctx, s, results, j, log)
+	}
+	if err := j.Close(); err != nil && journalErr == nil {
+		journalErr = err
 	}
 	run.Results, run.Finished = results, time.Now()
 	if err := report.WriteDir(dir, run, f.backupSecrets); err != nil {
