@@ -1033,7 +1033,7 @@ func TestFaultInterruptWhilePlanning(t *testing.T) {
 func TestFaultFailFastResume(t *testing.T) {
 	t.Parallel()
 	fix := fake.Synthetic(20, 16)
-	fe := startFake(t, fix, fake.Config{Faults: fake.Faults{Seed: 18, On: fake.FaultsOnPatch, FailRate: 0.3}}, nil)
+	fe := startFake(t, fix, fake.Config{Faults: fake.Faults{Seed: 19, On: fake.FaultsOnPatch, FailRate: 0.3}}, nil)
 	dir := t.TempDir()
 	rows := synthetic(t, fix, 5)
 	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
