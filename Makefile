@@ -25,8 +25,9 @@ lint:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-## bench: the benchmark table (see README "Performance") and the Go benchmarks
+## bench: the benchmark table (see README "Performance"), then the Go benchmarks
 bench: build
+	$(GO) run ./cmd/polarity-bench --bin $(BIN)/polarity-bulk
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 ## fuzz: each fuzz target for FUZZTIME (crashers land in the package's testdata/fuzz: keep them as seeds)
