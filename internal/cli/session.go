@@ -119,8 +119,21 @@ func serverError(err error) error {
 }
 
 // writeFileAtomic writes a file through a temporary name in the same directory and renames
-// it, so a reader never sees it half-written.
+// it, so a reader never sees it half-written. A path that is not a regular file (/dev/stdout,
+// /dev/null, a pipe) is written straight through: renaming over it would replace it, and, run
+// as root on /dev/null itself, the system's device.
 func writeFileAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
