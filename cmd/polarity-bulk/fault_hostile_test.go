@@ -262,3 +262,42 @@ func TestHostileServer(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileOutputPaths: outputs named on the command line that are not regular files, as
+// CI scripts write them: --out /dev/stdout, --markdown /dev/null. The tool must write through
+// them, not rename a temporary file over them, which replaces the link (and, run as root on
+// /dev/null itself, the system's device). The links live in the test's directory, so a failure
+// never touches /dev.
+func TestHostileOutputPaths(t *testing.T) {
+	t.Parallel()
+	fe := startFake(t, loadFixture(t), fake.Config{}, nil)
+	dir := t.TempDir()
+	writeCSV(t, filepath.Join(dir, "in.csv"), []intent{{id: "virustotal_node_18_1725278818", key: "blocklist", cell: "9.9.9.9"}})
+	for name, target := range map[string]string{"stdout": "/proc/self/fd/1", "null": "/dev/null", "null2": "/dev/null"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := fe.env(dir, apiKeyEnv...)
+	check := func(what string) {
+		t.Helper()
+		for _, name := range []string{"stdout", "null", "null2"} {
+			fi, err := os.Lstat(filepath.Join(dir, name))
+			if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("%s: %s is no longer the link it was (%v, %v): the output replaced it", what, name, fi.Mode(), err)
+			}
+		}
+		if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("%s: /dev/null is no longer a device: %v %v", what, fi.Mode(), err)
+		}
+	}
+	o := run(t, dir, env, "plan", "in.csv", "--out", "stdout", "--markdown", "null")
+	mustCode(t, o, 0, "plan --out stdout --markdown null")
+	check("plan")
+	if !strings.Contains(o.stdout, `"integrations"`) {
+		t.Errorf("plan --out to a link to stdout: plan.json did not reach stdout:\n%s", tail(o.stdout))
+	}
+	o = run(t, dir, env, "export", "--out", "null2")
+	mustCode(t, o, 0, "export --out null2")
+	check("export")
+}
