@@ -186,6 +186,9 @@ type reader struct {
 
 	problems bulk.Problems
 	scratch  bulk.Problems // one row's problems, sorted by line before they are added
+
+	lastID    string // the last integration id checked, and idProblem's answer: ids come in runs
+	lastIDMsg string
 	omitted  int
 	omitFail bool // an omitted problem was not a warning
 
@@ -433,6 +436,9 @@ func (rd *reader) header(h []string) {
 // cellProblem checks what every cell must be: not too large, UTF-8, no NUL byte. The message
 // never quotes the cell: it may be a secret.
 func cellProblem(s string) string {
+	if len(s) <= MaxCellBytes && plain(s) {
+		return "" // the usual cell, checked in one pass
+	}
 	switch {
 	case len(s) > MaxCellBytes:
 		return fmt.Sprintf("cell is %d bytes; the limit is 1 MiB per cell", len(s))
@@ -442,6 +448,16 @@ func cellProblem(s string) string {
 		return "cell contains a NUL byte: is this a binary or UTF-16 file? save it as UTF-8 CSV"
 	}
 	return ""
+}
+
+// plain reports whether s is ASCII without a NUL byte.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // badOffset is the offset in s of what cellProblem objects to.
@@ -619,140 +635,4 @@ func quote(s string) string {
 		cut--
 	}
 	return fmt.Sprintf("%q...", s[:cut])
-}
-
-// rowChunk is how many rows one block of rowStore holds.
-const rowChunk = 4096
-
-// slim is a valid row as Read keeps it until the end: the five cells a bulk.Row holds, copied
-// into one string (the comment and the rest of the CSV record are left to the collector), and
-// what they mean. At 72 bytes against bulk.Row's 160 it is what keeps a million rows, plus the
-// one []bulk.Row built from them at the end, well under 600 MB.
-type slim struct {
-	cells string    // integration id, name, key, value cell, permission cell
-	ends  [5]uint32 // where each cell ends in cells
-	line  int
-	text  string // Value.Text of a ${NAME} value, which is not in the cell
-	form  uint8  // bulk.ValueForm
-	perm  uint8  // the perm bits below
-}
-
-const (
-	permAdminOnlySet = 1 << iota
-	permAdminOnly
-	permUserCanEditSet
-	permUserCanEdit
-)
-
-func slimOf(r *bulk.Row) slim {
-	s := slim{
-		cells: r.IntegrationID + r.IntegrationName + r.Key + r.Cell + r.PermCell,
-		line:  r.Line,
-		form:  uint8(r.Value.Form),
-	}
-	n := 0
-	for i, c := range [...]string{r.IntegrationID, r.IntegrationName, r.Key, r.Cell, r.PermCell} {
-		n += len(c) // cells are at most MaxCellBytes: no overflow
-		s.ends[i] = uint32(n)
-	}
-	if r.Value.Env != "" {
-		s.text = r.Value.Text
-	}
-	for _, b := range [...]struct {
-		on  bool
-		bit uint8
-	}{
-		{r.Perm.AdminOnly.Set, permAdminOnlySet}, {r.Perm.AdminOnly.Value, permAdminOnly},
-		{r.Perm.UserCanEdit.Set, permUserCanEditSet}, {r.Perm.UserCanEdit.Value, permUserCanEdit},
-	} {
-		if b.on {
-			s.perm |= b.bit
-		}
-	}
-	return s
-}
-
-func (s *slim) cell(i int) string {
-	start := uint32(0)
-	if i > 0 {
-		start = s.ends[i-1]
-	}
-	return s.cells[start:s.ends[i]]
-}
-
-// row rebuilds the bulk.Row, Merged aside.
-func (s *slim) row() bulk.Row {
-	r := bulk.Row{
-		Line:            s.line,
-		IntegrationID:   s.cell(0),
-		IntegrationName: s.cell(1),
-		Key:             s.cell(2),
-		Cell:            s.cell(3),
-		PermCell:        s.cell(4),
-		Perm: bulk.PermChange{
-			AdminOnly:   bulk.Bool{Set: s.perm&permAdminOnlySet != 0, Value: s.perm&permAdminOnly != 0},
-			UserCanEdit: bulk.Bool{Set: s.perm&permUserCanEditSet != 0, Value: s.perm&permUserCanEdit != 0},
-		},
-	}
-	r.Value.Form = bulk.ValueForm(s.form)
-	switch {
-	case r.Value.Form == bulk.ValueJSON:
-		r.Value.Text = r.Cell[len("json:"):]
-	case r.Value.Form == bulk.ValueLiteral && s.text != "":
-		r.Value.Text, r.Value.Env = s.text, r.Cell[2:len(r.Cell)-1]
-	case r.Value.Form == bulk.ValueLiteral:
-		r.Value.Text = r.Cell
-	}
-	return r
-}
-
-// rowStore collects the valid rows as slims, in fixed blocks (a growing slice of a million
-// would copy them again and again), and builds the one []bulk.Row at the end.
-type rowStore struct {
-	blocks [][]slim
-	merged map[int][]int // Row.Merged, by row index: duplicates are rare
-	n      int
-}
-
-func (s *rowStore) len() int { return s.n }
-
-func (s *rowStore) add(r *bulk.Row) {
-	switch {
-	case len(s.blocks) == 0:
-		// The first block grows as rows come: a three-row file allocates little.
-		s.blocks = append(s.blocks, nil)
-	case len(s.blocks[len(s.blocks)-1]) == rowChunk:
-		s.blocks = append(s.blocks, make([]slim, 0, rowChunk))
-	}
-	b := &s.blocks[len(s.blocks)-1]
-	*b = append(*b, slimOf(r))
-	s.n++
-}
-
-func (s *rowStore) at(i int) *slim { return &s.blocks[i/rowChunk][i%rowChunk] }
-
-// merge notes that the row at line was merged into row i.
-func (s *rowStore) merge(i, line int) {
-	if s.merged == nil {
-		s.merged = make(map[int][]int)
-	}
-	s.merged[i] = append(s.merged[i], line)
-}
-
-// all builds the rows, and lets go of each block once it is copied.
-func (s *rowStore) all() []bulk.Row {
-	if s.n == 0 {
-		return nil
-	}
-	out := make([]bulk.Row, 0, s.n)
-	for i, b := range s.blocks {
-		for j := range b {
-			out = append(out, b[j].row())
-		}
-		s.blocks[i] = nil
-	}
-	for i, lines := range s.merged {
-		out[i].Merged = lines
-	}
-	return out
 }

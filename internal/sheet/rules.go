@@ -54,8 +54,11 @@ func (rd *reader) valid(rec *record, p *pos) {
 	row.Cell = rec.Value
 
 	if id := row.IntegrationID; id != "" {
-		if msg := idProblem(id); msg != "" {
-			rd.problem(p, cID, false, msg)
+		if id != rd.lastID {
+			rd.lastID, rd.lastIDMsg = id, idProblem(id)
+		}
+		if rd.lastIDMsg != "" {
+			rd.problem(p, cID, false, rd.lastIDMsg)
 		}
 	}
 	if key := row.Key; key != "" {
