@@ -46,6 +46,11 @@ type Options struct {
 // not applied.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrAborted means the run stopped dispatching because of a condition that would fail every
+// other integration too (the server refused the credentials): the results say what was and
+// was not applied, and the error wraps the cause.
+var ErrAborted = errors.New("run stopped")
+
 // Run applies the plan and returns one Result per target, in the plan's order. Integrations
 // without updates are "unchanged" and get no request. Once ctx is cancelled no new PATCH is
 // dispatched, PATCHes already in flight finish (with their retries), and the rest are
@@ -91,6 +96,7 @@ func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Res
 	var g errgroup.Group
 	sem := make(chan struct{}, opt.Concurrency)
 	var failed atomic.Int64
+	var abort atomic.Pointer[error] // the first run-ending cause
 	interrupted := false
 dispatch:
 	for _, i := range todo {
@@ -106,15 +112,18 @@ dispatch:
 			<-sem
 			break
 		}
-		if opt.MaxFailures > 0 && failed.Load() >= int64(opt.MaxFailures) {
+		if opt.MaxFailures > 0 && failed.Load() >= int64(opt.MaxFailures) || abort.Load() != nil {
 			<-sem
 			break
 		}
 		t := p.Targets[i]
 		g.Go(func() error {
-			r := send(work, srv, t, now)
+			r, err := send(work, srv, t, now)
 			if r.Status == bulk.StatusFailed {
 				failed.Add(1)
+			}
+			if errors.Is(err, api.ErrAuth) {
+				abort.CompareAndSwap(nil, &err)
 			}
 			// The PATCH is answered: its slot goes to the next one before the result is
 			// reported, so that OnResult (the journal's disk sync, one at a time) never holds
@@ -129,11 +138,15 @@ dispatch:
 	if interrupted || ctx.Err() != nil {
 		return results, ErrInterrupted
 	}
+	if cause := abort.Load(); cause != nil {
+		return results, fmt.Errorf("%w: %w", ErrAborted, *cause)
+	}
 	return results, nil
 }
 
-// send PATCHes one target and turns the answer into its Result.
-func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time) bulk.Result {
+// send PATCHes one target and turns the answer into its Result; the error is the PATCH's, for
+// telling run-ending failures apart.
+func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time) (bulk.Result, error) {
 	var items []api.PatchItem
 	for _, c := range t.Changes {
 		if c.Action != bulk.ActionUpdate {
@@ -156,7 +169,7 @@ func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time)
 		r = settle(t, bulk.StatusApplied, "")
 	}
 	r.HTTPStatus, r.Attempts, r.Duration = out.HTTPStatus, out.Attempts, now().Sub(start)
-	return r
+	return r, err
 }
 
 // settle gives a target and its options a status: options that need no update are always

@@ -278,3 +278,20 @@ func TestJournalRoundTrip(t *testing.T) {
 		t.Errorf("previous value %q of an option whose current was not read", got)
 	}
 }
+
+func TestRunStopsWhenCredentialsAreRefused(t *testing.T) {
+	srv := &patcher{fail: func(id string) error {
+		return &api.Error{Op: "patch integration " + id, HTTPStatus: 401, Err: api.ErrAuth}
+	}}
+	res, err := Run(t.Context(), srv, planOf(10, 0), Options{Concurrency: 1})
+	if !errors.Is(err, ErrAborted) || !errors.Is(err, api.ErrAuth) {
+		t.Fatalf("err %v, want ErrAborted wrapping ErrAuth", err)
+	}
+	counts := map[bulk.Status]int{}
+	for _, r := range res {
+		counts[r.Status]++
+	}
+	if counts[bulk.StatusFailed] != 1 || counts[bulk.StatusNotAttempted] != 9 || len(srv.calls) != 1 {
+		t.Fatalf("statuses %v after %d PATCHes: one refusal of the credentials must stop the run", counts, len(srv.calls))
+	}
+}

@@ -167,10 +167,15 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		},
 	})
 	prog.finish()
-	if runErr != nil && !errors.Is(runErr, apply.ErrInterrupted) {
+	if runErr != nil && !errors.Is(runErr, apply.ErrInterrupted) && !errors.Is(runErr, apply.ErrAborted) {
 		return failure("", runErr)
 	}
 	run.Interrupted = errors.Is(runErr, apply.ErrInterrupted)
+	if errors.Is(runErr, apply.ErrAborted) {
+		// Every other PATCH would be refused the same way: the report still accounts for
+		// every row, and --resume continues once the credentials are fixed.
+		fmt.Fprintf(stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: check POLARITY_API_KEY (or the username and password), then continue with --resume %s\n", runErr, dir)
+	}
 	if !f.noVerify && !run.Interrupted {
 		verify(ctx, s, results, j, log)
 	}

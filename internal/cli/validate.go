@@ -31,9 +31,10 @@ func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
+	n := in.integrations()
 	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %d %s, %d %s (offline checks; 'plan' checks them against the server)\n",
 		in.Name, in.Lines, plural(in.Lines, "row", "rows"),
-		in.integrations(), plural(in.integrations(), "integration", "integrations"),
+		n, plural(n, "integration", "integrations"),
 		len(in.Rows), plural(len(in.Rows), "option", "options"))
 	return nil
 }
