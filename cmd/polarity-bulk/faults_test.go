@@ -135,9 +135,12 @@ func (e *fakeEnv) env(dir string, extra ...string) []string {
 	if e != nil {
 		env = append(env, "POLARITY_URL="+e.url)
 	}
+	// Under -race each child would sleep a second at exit (atexit_sleep_ms) for nothing.
+	gorace := "atexit_sleep_ms=0"
 	if v, ok := os.LookupEnv("GORACE"); ok {
-		env = append(env, "GORACE="+v)
+		gorace = v
 	}
+	env = append(env, "GORACE="+gorace)
 	return append(env, extra...)
 }
 
