@@ -1019,8 +1019,8 @@ func TestFaultInterruptWhilePlanning(t *testing.T) {
 	p.signal(t, syscall.SIGINT)
 	o := p.wait(t)
 	mustCode(t, o, 130, "Ctrl-C while planning")
-	if !strings.Contains(o.stderr, "polarity-bulk: ") {
-		t.Errorf("no message on stderr:\n%s", o.stderr)
+	if !strings.Contains(o.stderr, "polarity-bulk: interrupted while reading the server's state: nothing was sent") {
+		t.Errorf("stderr does not say the run was interrupted before sending anything:\n%s", o.stderr)
 	}
 	if received, _ := patchesByID(fe.srv); len(received) != 0 {
 		t.Fatalf("PATCHes sent: %v", received)

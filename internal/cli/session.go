@@ -107,7 +107,7 @@ func serverError(err error) error {
 	var badCert *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &exitError{code: ExitInterrupted, err: err}
+		return &exitError{code: ExitInterrupted, err: errors.New("interrupted while reading the server's state: nothing was sent")}
 	case errors.Is(err, api.ErrAuth):
 		return failure("check POLARITY_API_KEY (or the username and password): the server refused them", err)
 	case errors.Is(err, api.ErrForbidden):
