@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -112,6 +114,20 @@ var (
 )
 
 // parseDocument reads the integrations of a list or single answer, with their options.
+// shapeError says what was wrong with a document's shape in the API's terms, not in Go's
+// ("cannot unmarshal string into Go value of type api.resource").
+func shapeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		where := te.Field
+		if where == "" {
+			where = "an integration resource"
+		}
+		return fmt.Errorf("data is not a JSON:API document of integrations: found a JSON %s where %s should be", te.Value, where)
+	}
+	return fmt.Errorf("data is not a JSON:API document of integrations: %v", err)
+}
+
 func parseDocument(doc *document) ([]bulk.Integration, error) {
 	var data []resource
 	raw := bytes.TrimSpace(doc.Data)
@@ -119,12 +135,12 @@ func parseDocument(doc *document) ([]bulk.Integration, error) {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
 	case raw[0] == '[':
 		if err := json.Unmarshal(raw, &data); err != nil {
-			return nil, err
+			return nil, shapeError(err)
 		}
 	default:
 		var one resource
 		if err := json.Unmarshal(raw, &one); err != nil {
-			return nil, err
+			return nil, shapeError(err)
 		}
 		data = []resource{one}
 	}

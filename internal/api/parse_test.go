@@ -272,3 +272,16 @@ func TestParseEdges(t *testing.T) {
 		t.Errorf("options %s", got)
 	}
 }
+
+func TestParseShapeErrorSpeaksAPI(t *testing.T) {
+	_, err := parseDocument(&document{Data: json.RawMessage(`["not an object"]`)})
+	if err == nil {
+		t.Fatal("a string accepted as an integration")
+	}
+	if strings.Contains(err.Error(), "Go value") || strings.Contains(err.Error(), "api.resource") {
+		t.Errorf("error speaks Go, not the API: %v", err)
+	}
+	if !strings.Contains(err.Error(), "found a JSON string where an integration resource should be") {
+		t.Errorf("error does not say what was found: %v", err)
+	}
+}
