@@ -56,6 +56,12 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 	}
 	var errs []error
 	for i, f := range files {
+		// A run killed while writing leaves its temporary file behind; the next write of the
+		// same report (a --resume) clears them away.
+		stale, _ := filepath.Glob(filepath.Join(dir, "."+f.name+".tmp-*"))
+		for _, p := range stale {
+			_ = os.Remove(p)
+		}
 		if err := writeAtomic(dir, f.name, bodies[i], f.mode); err != nil {
 			errs = append(errs, err)
 		}

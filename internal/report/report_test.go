@@ -752,3 +752,17 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("empty redactor changed text: %q", got)
 	}
 }
+
+func TestWriteDirClearsTempFilesOfAKilledRun(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".results.json.tmp-123")
+	if err := os.WriteFile(stale, []byte(`{"half":`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDir(dir, fixtureRun(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file left behind: %v", err)
+	}
+}
