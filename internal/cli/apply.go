@@ -118,6 +118,21 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		}
 	}
 
+	dir := f.resume
+	if dir == "" {
+		dir = f.reportDir
+	}
+	if dir == "" {
+		dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if f.resume == "" {
+		// A new run must not append to another run's journal: a later --resume would take
+		// that run's applied integrations for this one's.
+		if _, err := os.Stat(filepath.Join(dir, apply.JournalName)); err == nil {
+			return usageError("continue that run with --resume "+dir+", or give another --report-dir",
+				"%s holds the report of an earlier run: nothing was sent", dir)
+		}
+	}
 	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
 		return err
 	}
@@ -136,13 +151,6 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		}
 	}
 
-	dir := f.resume
-	if dir == "" {
-		dir = f.reportDir
-	}
-	if dir == "" {
-		dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
-	}
 	j, err := apply.OpenJournal(dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server}, f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
