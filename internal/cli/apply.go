@@ -162,6 +162,10 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		Started: time.Now(), Plan: s.plan, Flags: f.record(fs),
 	}
 	prog := newProgress(stdio, len(s.plan.Targets), f.log.verbose > 0)
+	restoreLog := func() {}
+	if prog.bar != nil {
+		restoreLog = f.log.hush()
+	}
 	var journalErr error
 	results, runErr := apply.Run(ctx, s.client, s.plan, apply.Options{
 		Concurrency: f.concurrency,
@@ -175,6 +179,7 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		},
 	})
 	prog.finish()
+	restoreLog()
 	if runErr != nil && !errors.Is(runErr, apply.ErrInterrupted) && !errors.Is(runErr, apply.ErrAborted) {
 		return failure("", runErr)
 	}

@@ -38,6 +38,7 @@ func (c *countFlag) Set(s string) error {
 type logFlags struct {
 	verbose countFlag
 	format  string
+	level   slog.LevelVar // the logger's level, lowered while the progress bar is on screen
 }
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {
@@ -57,7 +58,8 @@ func (lf *logFlags) logger(stdio Stdio) (*slog.Logger, error) {
 	case lf.verbose == 1:
 		level = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	lf.level.Set(level)
+	opts := &slog.HandlerOptions{Level: &lf.level}
 	switch lf.format {
 	case "text":
 		return slog.New(slog.NewTextHandler(stdio.Err, opts)), nil
@@ -65,6 +67,14 @@ func (lf *logFlags) logger(stdio Stdio) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(stdio.Err, opts)), nil
 	}
 	return nil, usageError("use --log-format text or --log-format json", "unknown log format %q", lf.format)
+}
+
+// hush silences all but errors until the returned func restores the level: log lines would
+// tear the progress bar, and what they would say (retries, waits) ends up in the report.
+func (lf *logFlags) hush() (restore func()) {
+	prev := lf.level.Level()
+	lf.level.Set(slog.LevelError)
+	return func() { lf.level.Set(prev) }
 }
 
 // connFlags are the flags of every command that talks to a server.
