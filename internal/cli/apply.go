@@ -190,7 +190,7 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: check POLARITY_API_KEY (or the username and password), then continue with --resume %s\n", runErr, dir)
 	}
 	if !f.noVerify && !run.Interrupted {
-		verify(ctx, s, results, j, log)
+		verify(ctx, s, results, j)
 	}
 	if err := j.Close(); err != nil && journalErr == nil {
 		journalErr = err
@@ -295,9 +295,7 @@ func confirm(ctx context.Context, stdio Stdio, n int, server string) error {
 }
 
 // verify reads back the integrations that were changed and marks each option verified.
-func verify(ctx context.Context, s *session, results []bulk.Result, j *apply.Journal, log interface {
-	Warn(string, ...any)
-}) {
+func verify(ctx context.Context, s *session, results []bulk.Result, j *apply.Journal) {
 	var ids []string
 	for _, r := range results {
 		if r.Status == bulk.StatusApplied {
@@ -307,13 +305,9 @@ func verify(ctx context.Context, s *session, results []bulk.Result, j *apply.Jou
 	if len(ids) == 0 {
 		return
 	}
-	rows := make([]bulk.Row, len(ids))
-	for i, id := range ids {
-		rows[i] = bulk.Row{IntegrationID: id}
-	}
-	state, err := readState(ctx, s.client, rows, s.log)
+	state, err := readState(ctx, s.client, ids, false, s.log)
 	if err != nil {
-		log.Warn("read-back failed: the changes are applied but not verified", "err", err)
+		s.log.Warn("read-back failed: the changes are applied but not verified", "err", err)
 		return
 	}
 	byID := map[string]bulk.Integration{}

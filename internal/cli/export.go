@@ -99,7 +99,7 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if *secrets {
 		mode = 0o600
 	}
-	if err := writeFileAtomic(*out, os.FileMode(mode), write); err != nil {
+	if err := report.WriteFile(*out, os.FileMode(mode), write); err != nil {
 		return failure("", fmt.Errorf("export: %w", err))
 	}
 	fmt.Fprintf(stdio.Err, "exported %d %s to %s\n", len(sel), plural(len(sel), "integration", "integrations"), *out)

@@ -57,13 +57,13 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	if f.out != "" {
-		if err := writeFileAtomic(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, meta, s.plan) }); err != nil {
+		if err := report.WriteFile(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, meta, s.plan) }); err != nil {
 			return failure("", fmt.Errorf("write plan: %w", err))
 		}
 		fmt.Fprintf(stdio.Err, "plan written to %s: apply it with 'polarity-bulk apply --plan %s'\n", f.out, f.out)
 	}
 	if f.markdown != "" {
-		if err := writeFileAtomic(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
+		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
 			return failure("", fmt.Errorf("write markdown plan: %w", err))
 		}
 	}

@@ -5,10 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
@@ -42,7 +39,8 @@ func prepare(ctx context.Context, file string, cf *connFlags, log *slog.Logger, 
 		return nil, err
 	}
 	s := &session{in: in, client: cl, log: log, server: cf.resolvedURL(stdio)}
-	state, err := readState(ctx, cl, in.Rows, log)
+	ids, byName := named(in.Rows)
+	state, err := readState(ctx, cl, ids, byName, log)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -68,21 +66,29 @@ func (s *session) close() {
 	}
 }
 
-// readState reads the integrations the rows name: the list endpoint, whose pages hold hundreds
-// of integrations, unless the rows name very few integrations by id.
-func readState(ctx context.Context, cl *api.Client, rows []bulk.Row, log *slog.Logger) ([]bulk.Integration, error) {
-	ids := map[string]bool{}
-	byName := false
+// named returns the distinct integration ids the rows name, and whether any row names its
+// integration by name alone.
+func named(rows []bulk.Row) (ids []string, byName bool) {
+	seen := map[string]bool{}
 	for _, r := range rows {
-		if r.IntegrationID == "" {
+		switch {
+		case r.IntegrationID == "":
 			byName = true
-		} else {
-			ids[r.IntegrationID] = true
+		case !seen[r.IntegrationID]:
+			seen[r.IntegrationID] = true
+			ids = append(ids, r.IntegrationID)
 		}
 	}
+	return ids, byName
+}
+
+// readState reads the integrations with the given ids (all of them when some are named by
+// name): the list endpoint, whose pages hold hundreds of integrations, unless very few ids
+// are wanted.
+func readState(ctx context.Context, cl *api.Client, ids []string, byName bool, log *slog.Logger) ([]bulk.Integration, error) {
 	if !byName && len(ids) <= fewIDs {
 		var out []bulk.Integration
-		for id := range ids {
+		for _, id := range ids {
 			in, err := cl.Integration(ctx, id)
 			if errors.Is(err, api.ErrNotFound) {
 				continue // the planner reports the missing id with its line
@@ -116,47 +122,4 @@ func serverError(err error) error {
 		return failure("the server's TLS certificate is not trusted: pass the CA that signed it with --ca-cert FILE, and use the host name the certificate names in --url", err)
 	}
 	return failure("check --url and that the server is reachable; -v -v logs every request", err)
-}
-
-// writeFileAtomic writes a file through a temporary name in the same directory and renames
-// it, so a reader never sees it half-written. A path that is not a regular file (/dev/stdout,
-// /dev/null, a pipe) is written straight through: renaming over it would replace it, and, run
-// as root on /dev/null itself, the system's device.
-func writeFileAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // a no-op after the rename
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

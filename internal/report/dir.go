@@ -70,11 +70,38 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 	return errors.Join(errs...)
 }
 
-// writeAtomic writes data to dir/name through a temporary file in the same directory. The
-// mode is set on the temporary file before any byte is written, so a secret is never
-// readable by others, not even for a moment.
-func writeAtomic(dir, name string, data []byte, mode os.FileMode) (err error) {
-	path := filepath.Join(dir, name)
+// writeAtomic writes data to dir/name with WriteFile.
+func writeAtomic(dir, name string, data []byte, mode os.FileMode) error {
+	return WriteFile(filepath.Join(dir, name), mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFile writes a file through a temporary name in the same directory, synced and then
+// renamed, so a reader never sees it half-written; a failed write leaves the old file (or
+// none). The mode is set on the temporary file before any byte is written, so a secret is
+// never readable by others, not even for a moment. A path that exists and is not a regular
+// file (/dev/stdout, a pipe, /dev/null) is written straight through, never replaced.
+func WriteFile(path string, mode os.FileMode, write func(io.Writer) error) (err error) {
+	if fi, statErr := os.Stat(path); statErr == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -89,7 +116,7 @@ func writeAtomic(dir, name string, data []byte, mode os.FileMode) (err error) {
 	if err := tmp.Chmod(mode); err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
