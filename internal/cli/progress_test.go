@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// lockedBuffer is written by the progress goroutine and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Without a terminal, progress is a line every progressEvery, not a bar.
+func TestProgressLinesWithoutTerminal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var errOut lockedBuffer
+		stdio := Stdio{Err: &errOut, Terminal: func(any) bool { return false }}
+		p := newProgress(stdio, 10, false)
+		if p.bar != nil {
+			t.Fatal("a bar without a terminal")
+		}
+		p.add(bulk.Result{Status: bulk.StatusApplied})
+		p.add(bulk.Result{Status: bulk.StatusFailed})
+		time.Sleep(progressEvery - time.Millisecond)
+		synctest.Wait()
+		if errOut.String() != "" {
+			t.Fatalf("a line before %v: %q", progressEvery, errOut.String())
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		got := errOut.String()
+		if !strings.HasPrefix(got, "progress: 2/10 integrations done, 1 failed, 0.4/s, ETA 20s\n") {
+			t.Fatalf("progress line %q", got)
+		}
+		time.Sleep(progressEvery)
+		synctest.Wait()
+		if n := strings.Count(errOut.String(), "\n"); n != 2 {
+			t.Fatalf("%d lines after two periods: %q", n, errOut.String())
+		}
+		p.finish()
+		time.Sleep(3 * progressEvery)
+		synctest.Wait()
+		if n := strings.Count(errOut.String(), "\n"); n != 2 {
+			t.Fatalf("lines after finish: %q", errOut.String())
+		}
+	})
+}
