@@ -102,7 +102,9 @@ var encodings = []struct {
 	{"json-in-html", func(s string) string { return html.EscapeString(jsonGo(s)) }},
 	{"url-query", url.QueryEscape},
 	{"url-path", url.PathEscape},
-	{"json-in-url", func(s string) string { return url.QueryEscape(`{"value":"` + jsStringify(s, false, false, false) + `"}`) }},
+	{"json-in-url", func(s string) string {
+		return url.QueryEscape(`{"value":"` + jsStringify(s, false, false, false) + `"}`)
+	}},
 	{"one-line", secret.OneLine},
 }
 
