@@ -189,7 +189,7 @@ func (c *Client) takeToken(cl call, resp *response, attempts int) error {
 		return &Error{Op: cl.op, HTTPStatus: resp.status, Attempts: attempts,
 			Err: fmt.Errorf("%w: the answer holds no token", ErrBadResponse)}
 	}
-	c.addSecret(tok)
+	c.addCredential(tok)
 
 	now := time.Now()
 	expiry, life := time.Time{}, time.Duration(0)

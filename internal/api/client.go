@@ -10,7 +10,6 @@ package api
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // The defaults Config's zero values stand for, and the bounds of waiting.
@@ -108,7 +109,11 @@ type Client struct {
 	token   string
 	expiry  time.Time // local clock; zero when unknown
 	life    time.Duration
-	secrets []string // every credential seen, scrubbed from error text
+	// creds holds the credentials (API key, password, every token); secrets holds them and
+	// every sensitive value read in clear. Both scrub server text; creds also finds options
+	// and names that hold a credential.
+	creds   *secret.Set
+	secrets *secret.Set
 
 	requests atomic.Int64
 }
@@ -144,6 +149,8 @@ func New(cfg Config) (*Client, error) {
 		ua:       cfg.UserAgent,
 		maxBody:  MaxBody,
 		authSem:  make(chan struct{}, 1),
+		creds:    secret.NewSet(Redacted),
+		secrets:  secret.NewSet(Redacted),
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -178,9 +185,8 @@ func New(cfg Config) (*Client, error) {
 	if c.ua == "" {
 		c.ua = "polarity-bulk"
 	}
-	for _, s := range []string{cfg.APIKey, cfg.Password} {
-		c.addSecret(s)
-	}
+	c.addCredential(cfg.APIKey)
+	c.addCredential(cfg.Password)
 
 	rt := cfg.Transport
 	if rt == nil {
@@ -201,7 +207,7 @@ func New(cfg Config) (*Client, error) {
 		t.MaxIdleConnsPerHost = t.MaxIdleConns
 		rt = t
 	}
-	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	c.hc = &http.Client{Transport: rt, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
 
@@ -258,63 +264,55 @@ func certPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// checkRedirect follows redirects for GETs only: Go turns a redirected PATCH or POST into a
-// GET, which would answer 200 and look like success. It also refuses a redirect to plain http
-// off loopback, where the bearer token would travel in clear.
-func checkRedirect(req *http.Request, via []*http.Request) error {
+// checkRedirect follows redirects for GETs only, and only within the origin the user gave:
+// Go turns a redirected PATCH or POST into a GET, which would answer 200 and look like
+// success; and Go keeps the Authorization header on a redirect to another port of the same
+// host, or from https to http, so following one would hand the bearer token to whoever
+// listens there.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("stopped after 5 redirects")
 	}
 	if via[0].Method != http.MethodGet {
 		return http.ErrUseLastResponse
 	}
-	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
-		return fmt.Errorf("refusing redirect to plain http %s", req.URL.Host)
+	if origin(req.URL) != origin(c.base) {
+		// Not the URL: the server chose it, and it may hold anything.
+		return fmt.Errorf("refusing redirect to another origin (%s, not %s): credentials are only sent to the server given", req.URL.Scheme+"://"+req.URL.Host, origin(c.base))
 	}
 	return nil
 }
 
-// addSecret remembers a credential so that error text can never carry it.
-func (c *Client) addSecret(s string) {
-	if len(s) < minSecret {
-		return
+// origin is a URL's scheme, host and port, the port spelled out.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
 	}
-	c.tokMu.Lock()
-	c.secrets = append(c.secrets, s)
-	c.tokMu.Unlock()
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
-// minSecret is the shortest string scrubbed from error text; shorter ones would mangle
-// ordinary words and carry little.
-const minSecret = 4
+// Redacted replaces a credential or a sensitive value in text that came from the server.
+const Redacted = "(redacted)"
 
-// scrub replaces every known credential, and every string in extra, as written or as escaped
-// in JSON, with "(redacted)".
-func (c *Client) scrub(s string, extra []string) string {
-	c.tokMu.Lock()
-	secrets := append([]string(nil), c.secrets...)
-	c.tokMu.Unlock()
-	for _, list := range [][]string{secrets, extra} {
-		for _, sec := range list {
-			if len(sec) < minSecret {
-				continue
-			}
-			forms := []string{sec}
-			if q, err := json.Marshal(sec); err == nil && string(q[1:len(q)-1]) != sec {
-				forms = append(forms, string(q[1:len(q)-1]))
-			}
-			if flat := clip(sec, len(sec)); flat != sec && len(flat) >= minSecret {
-				forms = append(forms, flat) // as clean's second pass sees it
-			}
-			for _, f := range forms {
-				if strings.Contains(s, f) {
-					s = strings.ReplaceAll(s, f, "(redacted)")
-				}
-			}
-		}
-	}
-	return s
+// addCredential remembers a credential (an API key, a password, a token) so that no text
+// from the server can carry it, and no option holding it is shown.
+func (c *Client) addCredential(s string) {
+	c.creds.Add(s)
+	c.secrets.Add(s)
 }
+
+// addSecret remembers a sensitive value read in clear, so that a server echoing it in a
+// later error cannot put it in a report.
+func (c *Client) addSecret(s string) { c.secrets.Add(s) }
+
+// Scrub removes every credential and every sensitive value the client knows of from s, in
+// any encoding secret.Set finds. Callers use it for text that came from the server by
+// another way than an *Error.
+func (c *Client) Scrub(s string) string { return c.secrets.Scrub(s) }
+
+// scrub removes the known secrets, and extra (the sensitive values of one request), from s.
+func (c *Client) scrub(s string, extra []string) string { return c.secrets.Scrub(s, extra...) }
 
 // maxScrubbed bounds the text scrubbed for one message: only its start is ever shown.
 const maxScrubbed = 16 << 10
@@ -323,10 +321,35 @@ const maxScrubbed = 16 << 10
 // line, so that the cut cannot leave part of a secret behind.
 func (c *Client) clean(s string, extra []string, n int) string {
 	if len(s) > maxScrubbed {
-		s = s[:maxScrubbed]
+		// A secret the cut splits is scrubbed too: its start is at the end.
+		s = c.secrets.ScrubCut(s[:maxScrubbed], extra...)
+	} else {
+		s = c.scrub(s, extra)
 	}
-	// Scrub, drop control characters, scrub again: dropping "\x01" from "sec\x01ret" would
+	// Scrub, flatten control characters, scrub again: dropping "\x01" from "sec\x01ret" would
 	// otherwise rebuild a secret that the first pass could not see.
-	s = clip(c.scrub(s, extra), maxScrubbed)
-	return clip(c.scrub(s, extra), n)
+	return clip(c.scrub(secret.OneLine(s), extra), n)
+}
+
+// scrubbedError is an error whose text had secrets in it: it reads scrubbed, and still
+// unwraps to the original for errors.Is and errors.As (which nothing uses to print it).
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrubErr scrubs an error's text (a network error names the URL, which a redirect lets the
+// server choose; a certificate error names what the server's certificate says).
+func (c *Client) scrubErr(err error, extra []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if s := c.scrub(msg, extra); s != msg {
+		return &scrubbedError{msg: s, err: err}
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -199,5 +200,75 @@ func TestErrorText(t *testing.T) {
 		if (want < 0 && ok) || (want >= 0 && (!ok || n != want)) {
 			t.Errorf("pointerIndex(%q) = %d, %v", p, n, ok)
 		}
+	}
+}
+
+// TestRedirectStaysOnOrigin: the bearer token goes only to the origin (scheme, host and port)
+// the user gave. Go keeps the Authorization header on a redirect to another port of the same
+// host, and from https to http; the client refuses both, for reads and for the session's
+// refresh GET, and still follows a redirect within the origin.
+func TestRedirectStaysOnOrigin(t *testing.T) {
+	var mu sync.Mutex
+	var stolen []string
+	thief := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		stolen = append(stolen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		writeJSON(w, 200, integrationDoc("vt_1"))
+	}))
+	redirecting := func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/integrations/moved":
+			http.Redirect(w, r, "/api/integrations/moved/", http.StatusFound)
+		case "/api/integrations/moved/":
+			writeJSON(w, 200, integrationDoc("moved"))
+		case "/api/integrations/vt_1":
+			writeJSON(w, 200, integrationDoc("vt_1"))
+		case "/api/users/login":
+			writeJSON(w, 200, map[string]any{"data": map[string]any{"token": "tok-origin-0123456789", "expiration_time": time.Now().Add(40 * time.Second).Unix()}})
+		default: // every other read, and the refresh, is sent to the thief
+			http.Redirect(w, r, thief.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		}
+	}
+	plain := newTestServer(t, http.HandlerFunc(redirecting))
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(redirecting))
+	t.Cleanup(tlsSrv.Close)
+
+	for _, tc := range []struct {
+		name string
+		url  string
+		rt   http.RoundTripper
+	}{
+		{"another port of the same host", plain.URL, nil},
+		{"https down to http", tlsSrv.URL, tlsSrv.Client().Transport},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newKeyClient(t, tc.url, func(cfg *Config) { cfg.Transport = tc.rt; cfg.Retries = -1 })
+			if _, err := c.Integration(ctxT(t), "moved"); err != nil {
+				t.Errorf("a redirect within the origin: %v", err)
+			}
+			_, err := c.Integration(ctxT(t), "elsewhere")
+			if err == nil || !strings.Contains(err.Error(), "refusing redirect to another origin") {
+				t.Errorf("redirect to the thief: %v", err)
+			}
+			// A password session whose token is due for a refresh: the refresh GET is
+			// redirected too.
+			lc, err := New(Config{URL: tc.url, Username: "u", Password: "pw-0123456789", Transport: tc.rt, Retries: -1, Rate: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := lc.Integration(ctxT(t), "vt_1"); err != nil {
+				t.Fatal(err)
+			}
+			lc.tokMu.Lock()
+			lc.expiry = time.Now() // due: the next request refreshes first
+			lc.tokMu.Unlock()
+			_, _ = lc.Integration(ctxT(t), "vt_1")
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stolen) > 0 {
+		t.Errorf("the other origin got requests: %q", stolen)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // The causes an *Error wraps, for errors.Is. Statuses that have no sentinel (400, 409, 422,
@@ -218,16 +220,7 @@ func jsonScalar(raw json.RawMessage) string {
 
 // clip shortens s to at most n bytes of valid UTF-8 on one line.
 func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "?")
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
-			return ' '
-		}
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
+	s = secret.OneLine(s)
 	if len(s) <= n {
 		return s
 	}

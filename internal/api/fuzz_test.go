@@ -241,7 +241,7 @@ func FuzzPatchAnswer(f *testing.F) {
 		flags := bulk.Flags{AdminOnly: true}
 		items := []PatchItem{
 			{Key: "url", Value: bulk.NewPayload(json.RawMessage(`"https://x.example"`))},
-			{Key: "apiKey", Value: bulk.NewPayload(json.RawMessage(`"` + fuzzSecret + `"`)), Flags: &flags},
+			{Key: "apiKey", Value: bulk.NewPayload(json.RawMessage(`"` + fuzzSecret + `"`)), Flags: &flags, Sensitive: true},
 		}
 		out, err := c.Patch(ctx, "fuzz_id", items)
 		checkErr(t, err, fuzzSecret)

@@ -66,7 +66,7 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 		if err != nil {
 			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
 		}
-		c.rememberSecrets(items)
+		c.guard(items)
 		fresh := 0
 		for _, in := range items {
 			if !seen[in.ID] {
@@ -122,7 +122,7 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 	if err != nil {
 		return bulk.Integration{}, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
 	}
-	c.rememberSecrets(items)
+	c.guard(items)
 	for _, in := range items {
 		if in.ID == id {
 			return in, nil
@@ -145,11 +145,25 @@ func (c *Client) getDocument(ctx context.Context, op, path string, q url.Values)
 	return &doc, nil
 }
 
-// rememberSecrets adds the password values read in clear to the strings scrubbed from error
-// text, so that a server echoing one back in a later error cannot put it in a report.
-func (c *Client) rememberSecrets(ins []bulk.Integration) {
-	for _, in := range ins {
-		for _, o := range in.Options {
+// guard makes what the server sent safe to show. An option whose value holds a credential of
+// the client is marked so (then it is sensitive): a key written into a text option, by a
+// ${NAME} cell before polarity-bulk refused those or by hand, must not be printed by every
+// later plan. Names and choice displays are the server's text: credentials are scrubbed from
+// them. The sensitive values read in clear are remembered, so that a server echoing one back
+// in a later error cannot put it in a report.
+func (c *Client) guard(ins []bulk.Integration) {
+	for i := range ins {
+		in := &ins[i]
+		in.Name, in.Acronym = c.creds.Scrub(in.Name), c.creds.Scrub(in.Acronym)
+		for j := range in.Options {
+			o := &in.Options[j]
+			o.Name = c.creds.Scrub(o.Name)
+			for k := range o.Choices {
+				o.Choices[k].Display = c.creds.Scrub(o.Choices[k].Display)
+			}
+			if o.Readable && c.creds.Contains(string(o.Value)) {
+				o.HoldsCredential = true
+			}
 			if o.Sensitive() && o.Readable {
 				for _, s := range stringsIn(o.Value) {
 					c.addSecret(s)

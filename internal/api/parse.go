@@ -301,7 +301,7 @@ func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Op
 		o.Value = append(json.RawMessage(nil), bytes.TrimSpace(v)...)
 		o.Readable = true
 	}
-	if o.Kind == bulk.KindPassword && o.Readable && hidden(o.Value) {
+	if o.Sensitive() && o.Readable && hidden(o.Value) {
 		o.Readable = false
 	}
 	if !o.Readable {
@@ -310,7 +310,7 @@ func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Op
 	return o, true
 }
 
-// hidden reports whether a password value is not the real secret: null, an empty string, or a
+// hidden reports whether a sensitive value is not the real secret: null, an empty string, or a
 // mask of '*' or '•'. An empty string counts as hidden because a server that masks by blanking
 // cannot be told from one that holds nothing, and sending a blank back would wipe the secret.
 func hidden(v json.RawMessage) bool {

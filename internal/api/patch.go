@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // PatchItem is one option to change in a Patch.
@@ -20,6 +21,9 @@ type PatchItem struct {
 	// Flags is sent as "admin-only" and "user-can-edit" when not nil; nil leaves both out, so
 	// the permission stays as it is.
 	Flags *bulk.Flags
+	// Sensitive marks a value that must never appear in an error: it is scrubbed from the
+	// server's answer. Other values stay, so that "https://x is not a valid URL" says which.
+	Sensitive bool
 }
 
 // Outcome says how a Patch went at the HTTP level. It is filled even when Patch fails.
@@ -40,6 +44,10 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 	body, secrets, err := patchBody(integrationID, items)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: %w", op, err)
+	}
+	// A server may echo a value in any later answer, not only in this one's.
+	for _, s := range secrets {
+		c.addSecret(s)
 	}
 	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets}
 	resp, attempts, err := c.do(ctx, cl)
@@ -71,8 +79,8 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 	return out, nil
 }
 
-// patchBody builds the request document and lists the strings of the values sent, which must
-// never appear in an error.
+// patchBody builds the request document and lists the strings of the sensitive values sent,
+// which must never appear in an error.
 func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error) {
 	type attributes struct {
 		Value       json.RawMessage `json:"value,omitempty"`
@@ -117,7 +125,9 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 				return nil, nil, fmt.Errorf("option %s: value is not valid JSON", it.Key)
 			}
 			a.Value = raw
-			secrets = append(secrets, stringsIn(raw)...)
+			if it.Sensitive {
+				secrets = append(secrets, stringsIn(raw)...)
+			}
 		}
 		if it.Flags != nil {
 			admin, edit := it.Flags.AdminOnly, it.Flags.UserCanEdit
@@ -144,7 +154,7 @@ func stringsIn(raw json.RawMessage) []string {
 	walk = func(v any) {
 		switch t := v.(type) {
 		case string:
-			if len(t) >= minSecret {
+			if len(t) >= secret.MinLen {
 				out = append(out, t)
 			}
 		case []any:

@@ -66,6 +66,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 	relogged := false
 	fail := func(e *Error) (*response, int, error) {
 		e.Attempts = attempts
+		e.Err = c.scrubErr(e.Err, cl.scrub)
 		for i := range e.Items {
 			e.Items[i].Title = c.clean(e.Items[i].Title, cl.scrub, maxItemText)
 			e.Items[i].Detail = c.clean(e.Items[i].Detail, cl.scrub, maxItemText)
@@ -101,7 +102,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
 			}
 			wait := backoff(failures)
-			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "reason", err.Error(), "wait", wait)
+			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "reason", c.scrub(err.Error(), cl.scrub), "wait", wait)
 			if err := sleep(ctx, wait); err != nil {
 				return fail(&Error{Op: cl.op, Err: err})
 			}
@@ -194,7 +195,7 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 		}
 		// The error text names the URL (never credentials: New refuses user info in it).
 		c.log.Debug("request failed", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
-			"duration", time.Since(start), "error", err.Error())
+			"duration", time.Since(start), "error", c.scrub(err.Error(), cl.scrub))
 		return nil, err
 	}
 	c.log.Debug("request", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
@@ -380,8 +381,10 @@ func (c *Client) decode(cl call, r *response, attempts int, v any) error {
 		return &Error{Op: cl.op, HTTPStatus: r.status, Attempts: attempts,
 			Err: fmt.Errorf("%w: %s", ErrBadResponse, c.scrub(msg, cl.scrub))}
 	}
-	ct := r.contentType()
-	if !jsonMedia(ct) {
+	// The header is the server's text like any other: scrubbed before it is quoted, since
+	// quoting would write a secret in a form of its own.
+	ct := c.scrub(r.contentType(), cl.scrub)
+	if !jsonMedia(r.contentType()) {
 		return bad(fmt.Sprintf("content type %q is not JSON%s", ct, c.snippet(cl, r.body)))
 	}
 	if len(bytes.TrimSpace(r.body)) == 0 {

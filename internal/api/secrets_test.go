@@ -3,11 +3,17 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/secret/secrettest"
 )
 
 // TestSecretsNeverLeak drives every path that builds an error or a log record, with a server
@@ -99,7 +105,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	value, _ := json.Marshal(optionVal)
 	for _, id := range []string{"vt_1", "html_1", "retry_1"} {
-		_, err := c.Patch(ctx, id, []PatchItem{{Key: "apiKey", Value: payload(string(value)), Flags: &lockHide}})
+		_, err := c.Patch(ctx, id, []PatchItem{{Key: "apiKey", Value: payload(string(value)), Flags: &lockHide, Sensitive: true}})
 		if err == nil {
 			t.Errorf("%s: no error", id)
 		}
@@ -135,4 +141,171 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("the test did not exercise scrubbing or logging:\n%s", all.String())
 	}
 	t.Logf("errors and logs:\n%s", all.String())
+}
+
+// echoForms are the ways a server writes a value it echoes into an error's text: as it is,
+// in encoding/json's HTML-safe JSON, in JSON.stringify's plain JSON (a Node server), and in
+// ASCII-only JSON with \u escapes of everything else (Python, PHP).
+var echoForms = []struct {
+	name string
+	enc  func(string) string
+}{
+	{"raw", func(s string) string { return s }},
+	{"go-json", func(s string) string { b, _ := json.Marshal(s); return string(b) }},
+	{"js-stringify", func(s string) string { return jsStringify(s, false) }},
+	{"ascii-json", func(s string) string { return jsStringify(s, true) }},
+}
+
+// jsStringify writes s as JSON.stringify does (asciiOnly: as Python's json.dumps does).
+func jsStringify(s string, asciiOnly bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case asciiOnly && r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// TestHostileSecretEchoes sends each of the hostile secrets as a sensitive value and has the
+// server echo it back in every form, in every place an answer has: the title and detail of
+// a JSON:API error, its nested meta.errors (objects and bare strings), a text/plain and an
+// HTML body, the Content-Type header and a redirect's Location. No error text and no log line
+// at debug level may hold any part of any secret.
+func TestHostileSecretEchoes(t *testing.T) {
+	secrets := secrettest.Hostile()
+	key := `key"<&>\` + secrettest.NewMarker() // an API key is a header: no control characters
+	var mu sync.Mutex
+	sent := map[string]string{} // integration id -> the value its PATCH carried
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if r.Method == http.MethodGet {
+			// A read: the id says which secret to put in a redirect loop's Location.
+			id := strings.TrimPrefix(r.URL.Path, "/api/integrations/")
+			mu.Lock()
+			v := sent[id]
+			mu.Unlock()
+			http.Redirect(w, r, "/api/integrations/"+id+"?echo="+url.QueryEscape(v+auth), http.StatusFound)
+			return
+		}
+		var doc struct {
+			Data []struct {
+				ID         string `json:"id"`
+				Attributes struct {
+					Value string `json:"value"`
+				} `json:"attributes"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &doc) != nil || len(doc.Data) == 0 {
+			http.Error(w, "bad", 400)
+			return
+		}
+		id, _, _ := strings.Cut(doc.Data[0].ID, "-")
+		v := doc.Data[0].Attributes.Value
+		mu.Lock()
+		sent[id] = v
+		mu.Unlock()
+		var n int
+		fmt.Sscanf(id, "s%d", &n)
+		form := echoForms[n%len(echoForms)]
+		echo := form.enc(v) + " with key " + form.enc(auth)
+		switch mode := n / len(echoForms) % 5; mode {
+		case 0: // a Node server: detail: "invalid: " + JSON.stringify(attributes)
+			writeJSON(w, 422, map[string]any{"errors": []any{map[string]any{
+				"title": "Invalid value " + echo, "detail": `invalid: {"value":` + form.enc(v) + `}`,
+				"source": map[string]any{"pointer": "/data/0/attributes/value"},
+			}}})
+		case 1: // nested meta.errors, objects and bare strings, three deep
+			writeJSON(w, 400, map[string]any{"errors": []any{map[string]any{
+				"title": "Validation failed",
+				"meta": map[string]any{"errors": []any{
+					"bare " + echo,
+					map[string]any{"detail": echo, "meta": map[string]any{"errors": []any{
+						map[string]any{"title": "deeper " + echo},
+					}}},
+				}},
+			}}})
+		case 2: // a proxy's text page
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(502)
+			io.WriteString(w, "upstream refused "+echo)
+		case 3: // a login portal's HTML under a 200
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html>saved "+html.EscapeString(v)+" and "+echo+"</html>")
+		case 4: // the value in a header
+			w.Header().Set("Content-Type", "text/html; note="+url.QueryEscape(v)+"; also="+jsStringify(v+auth, true))
+			io.WriteString(w, "{}")
+		}
+	})
+	ts := newTestServer(t, h)
+	logs := &logBuffer{}
+	c := newKeyClient(t, ts.URL, func(cfg *Config) { cfg.APIKey = key; cfg.Logger = debugLogger(logs); cfg.Retries = -1 })
+	var all strings.Builder
+	for i, s := range secrets {
+		id := fmt.Sprintf("s%d", i)
+		raw, _ := json.Marshal(s.Value)
+		_, err := c.Patch(ctxT(t), id, []PatchItem{{Key: "apiKey", Value: payload(string(raw)), Sensitive: true}})
+		if err == nil {
+			t.Errorf("%s: patch accepted", s.Name)
+		}
+		fmt.Fprintf(&all, "%v\n%+v\n", err, err)
+		_, err = c.Integration(ctxT(t), id)
+		if err == nil {
+			t.Errorf("%s: a redirect loop accepted", s.Name)
+		}
+		fmt.Fprintf(&all, "%v\n", err)
+	}
+	all.WriteString(logs.String())
+	out := all.String()
+	for _, s := range append(secrets, secrettest.Secret{Name: "api key", Marker: key[len(key)-22:]}) {
+		if i := strings.Index(out, s.Marker); i >= 0 {
+			t.Errorf("secret %s leaked: …%s…", s.Name, out[max(0, i-200):min(len(out), i+50)])
+		}
+	}
+	if n := strings.Count(out, Redacted); n < 2*len(secrets) {
+		t.Errorf("only %d redactions in:\n%s", n, out)
+	}
+	t.Logf("%d secrets × %d echo forms × 5 places; errors and logs: %d bytes, %d redactions", len(secrets), len(echoForms), len(out), strings.Count(out, Redacted))
+}
+
+// TestScrubKeepsWhatTheUserSent: only sensitive values are scrubbed from the server's answer;
+// a URL the server refused is named, so the user can see which.
+func TestScrubKeepsWhatTheUserSent(t *testing.T) {
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		writeJSON(w, 422, map[string]any{"errors": []any{map[string]any{
+			"title": "Invalid", "detail": "invalid: " + string(body),
+			"source": map[string]any{"pointer": "/data/0/attributes/value"},
+		}}})
+	}))
+	c := newKeyClient(t, ts.URL, nil)
+	_, err := c.Patch(ctxT(t), "vt_1", []PatchItem{
+		{Key: "url", Value: payload(`"https://not a url.example/<x>"`)},
+		{Key: "apiKey", Value: payload(`"pw-\"<sensitive>\"-1234"`), Sensitive: true},
+	})
+	msg := fmt.Sprint(err)
+	if !strings.Contains(msg, `https://not a url.example/\u003cx\u003e`) {
+		t.Errorf("the non-sensitive value is gone: %s", msg)
+	}
+	if strings.Contains(msg, "sensitive>") || !strings.Contains(msg, Redacted) {
+		t.Errorf("the sensitive value is not scrubbed: %s", msg)
+	}
+	if strings.Contains(msg, testKey) {
+		t.Errorf("the key leaked: %s", msg)
+	}
 }

@@ -152,7 +152,7 @@ func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time)
 		if c.Action != bulk.ActionUpdate {
 			continue
 		}
-		it := api.PatchItem{Key: c.Key, Value: c.Send}
+		it := api.PatchItem{Key: c.Key, Value: c.Send, Sensitive: c.Sensitive}
 		if c.FlagsChange {
 			f := c.AfterFlags
 			it.Flags = &f

@@ -180,10 +180,27 @@ type Option struct {
 	// Readable is false when the server masked or left out the value (password options).
 	Readable bool
 	Flags    Flags
+	// HoldsCredential says the server's value holds a credential polarity-bulk authenticates
+	// with (written there by mistake, or by a server that echoes): it is treated as a secret.
+	HoldsCredential bool
 }
 
-// Sensitive reports whether the option's values are secrets.
-func (o Option) Sensitive() bool { return o.Kind == KindPassword }
+// KnownKind reports whether polarity-bulk knows the kind: text, password, boolean, number or
+// select.
+func KnownKind(k Kind) bool {
+	switch k {
+	case KindText, KindPassword, KindBoolean, KindNumber, KindSelect:
+		return true
+	}
+	return false
+}
+
+// Sensitive reports whether the option's values are secrets: a password; an option whose kind
+// is missing or unknown (it fails closed: "secret" or "apiKey" may be a password under another
+// name); an option whose value holds a credential of the tool.
+func (o Option) Sensitive() bool {
+	return o.Kind == KindPassword || !KnownKind(o.Kind) || o.HoldsCredential
+}
 
 // Integration is one integration as read from the server.
 type Integration struct {

@@ -183,7 +183,29 @@ func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
 		c.Action = bulk.ActionUpdate
 	}
 	c.Before, c.After = displays(opt, want, sensitive)
+	b.warnSensitive(in, opt, r)
 	return c, true
+}
+
+// warnSensitive says when a value is treated as sensitive for a reason the user may not
+// expect, and when a ${NAME} value goes where Polarity's users can read it.
+func (b *builder) warnSensitive(in *bulk.Integration, opt bulk.Option, r bulk.Row) {
+	switch {
+	case opt.Kind == "":
+		b.warn(r.Line, "option_key", fmt.Sprintf("the server gives option %s of %s no kind: polarity-bulk treats its values as sensitive", opt.Key, in.ID))
+	case !bulk.KnownKind(opt.Kind):
+		b.warn(r.Line, "option_key", fmt.Sprintf("option %s of %s has kind %q, which polarity-bulk does not know: it treats its values as sensitive", opt.Key, in.ID, string(opt.Kind)))
+	}
+	if opt.HoldsCredential {
+		b.warn(r.Line, "option_key", fmt.Sprintf("the current value of option %s of %s holds a credential polarity-bulk authenticates with: it is shown as %s; give the option a value of its own", opt.Key, in.ID, Sensitive))
+	}
+	if r.Value.Env != "" && opt.Kind != bulk.KindPassword {
+		what := string(opt.Kind) + " option"
+		if !bulk.KnownKind(opt.Kind) {
+			what = "option"
+		}
+		b.warn(r.Line, "value", fmt.Sprintf("an environment value goes into %s %s, visible to users: polarity-bulk masks ${%s}, Polarity shows it", what, opt.Key, r.Value.Env))
+	}
 }
 
 func displays(opt bulk.Option, want json.RawMessage, sensitive bool) (before, after string) {

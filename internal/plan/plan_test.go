@@ -82,7 +82,7 @@ func TestBuildChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.row.Line = 2
 			p, probs := Build("in.csv", []bulk.Row{tt.row}, state())
-			if len(probs) > 0 {
+			if len(probs.Fatal()) > 0 {
 				t.Fatalf("problems: %v", probs)
 			}
 			if len(p.Targets) != 1 || len(p.Targets[0].Changes) != 1 {
@@ -266,4 +266,47 @@ func FuzzConvert(f *testing.F) {
 		}
 		_ = fmt.Sprint(Display(opt, raw))
 	})
+}
+
+// TestBuildFailsClosed: an option whose kind is missing or unknown is sensitive (its literal
+// never shows), and so is one whose current value holds the tool's credential; the plan says
+// why in a warning on the row's line. A ${NAME} value going into an option that is not a
+// password gets a warning that users can see it.
+func TestBuildFailsClosed(t *testing.T) {
+	in := bulk.Integration{ID: "odd_1", Name: "Odd", Status: "running", Options: []bulk.Option{
+		{Key: "noKind", Kind: "", Value: json.RawMessage(`"old-literal-1"`), Readable: true},
+		{Key: "secretKind", Kind: "secret", Value: json.RawMessage(`"old-literal-2"`), Readable: true},
+		{Key: "leaked", Kind: bulk.KindText, Value: json.RawMessage(`"the-tool-key"`), Readable: true, HoldsCredential: true},
+		{Key: "note", Kind: bulk.KindText, Value: json.RawMessage(`"n"`), Readable: true},
+		{Key: "pw", Kind: bulk.KindPassword, Readable: false},
+	}}
+	rows := []bulk.Row{
+		{Line: 2, IntegrationID: "odd_1", Key: "noKind", Value: lit("new-literal-1")},
+		{Line: 3, IntegrationID: "odd_1", Key: "secretKind", Value: lit("new-literal-2")},
+		{Line: 4, IntegrationID: "odd_1", Key: "leaked", Value: lit("fresh")},
+		{Line: 5, IntegrationID: "odd_1", Key: "note", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "from-env", Env: "NOTE"}},
+		{Line: 6, IntegrationID: "odd_1", Key: "pw", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "from-env-pw", Env: "PW"}},
+	}
+	p, probs := Build("in.csv", rows, []bulk.Integration{in})
+	if len(probs.Fatal()) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	for _, c := range p.Targets[0].Changes {
+		if !c.Sensitive || c.Before != Sensitive && c.Before != Unreadable || c.After != Sensitive {
+			t.Errorf("line %d (%s): sensitive %v, shown %s → %s", c.Line, c.Key, c.Sensitive, c.Before, c.After)
+		}
+	}
+	want := []string{
+		"in.csv:2: warning: option_key: the server gives option noKind of odd_1 no kind: polarity-bulk treats its values as sensitive",
+		`in.csv:3: warning: option_key: option secretKind of odd_1 has kind "secret", which polarity-bulk does not know: it treats its values as sensitive`,
+		"in.csv:4: warning: option_key: the current value of option leaked of odd_1 holds a credential polarity-bulk authenticates with: it is shown as (sensitive); give the option a value of its own",
+		"in.csv:5: warning: value: an environment value goes into text option note, visible to users: polarity-bulk masks ${NOTE}, Polarity shows it",
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, w.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

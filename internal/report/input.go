@@ -191,7 +191,7 @@ func backupValue(c bulk.Change, secrets bool) (value, note string) {
 	switch {
 	case !c.ValueChanges:
 		return "", "value was not changed"
-	case secret(c) && !secrets:
+	case isSecret(c) && !secrets:
 		return "", "sensitive value left out (--backup-secrets was not given)"
 	case !c.Current.Present():
 		return "", "previous value was unreadable: it cannot be restored from here"

@@ -181,9 +181,9 @@ func mdChange(c bulk.Change) string {
 	var parts []string
 	if c.ValueChanges {
 		switch {
-		case secret(c) && c.Unreadable:
+		case isSecret(c) && c.Unreadable:
 			parts = append(parts, sensitive+" will be set (current value unreadable)")
-		case secret(c):
+		case isSecret(c):
 			parts = append(parts, sensitive+" will change")
 		case c.Unreadable:
 			parts = append(parts, "will be set to "+mdCode(after(c), true)+" (current value unreadable)")

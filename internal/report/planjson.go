@@ -110,7 +110,7 @@ func planOption(c bulk.Change) PlanOption {
 		MergedLines:       c.Merged,
 		Key:               c.Key,
 		Kind:              string(c.Kind),
-		Sensitive:         secret(c),
+		Sensitive:         isSecret(c),
 		Action:            string(c.Action),
 		ValueChanges:      c.ValueChanges,
 		PermissionChanges: c.FlagsChange,

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // Format is the version of plan.json and results.json. A reader refuses any other version.
@@ -160,19 +161,19 @@ func count(results []bulk.Result) (integrations, rows tally) {
 }
 
 // secret reports whether a change's values must not be shown.
-func secret(c bulk.Change) bool { return c.Sensitive || c.Row.Value.Env != "" }
+func isSecret(c bulk.Change) bool { return c.Sensitive || c.Row.Value.Env != "" }
 
 // before and after are the display values of a change, masked again for secrets so that a
 // planner bug cannot leak one through a report.
 func before(c bulk.Change) string {
-	if secret(c) {
+	if isSecret(c) {
 		return sensitive
 	}
 	return c.Before
 }
 
 func after(c bulk.Change) string {
-	if secret(c) {
+	if isSecret(c) {
 		return sensitive
 	}
 	return c.After
@@ -285,47 +286,32 @@ func neutral(s string) string {
 	return s
 }
 
-// redactor scrubs known secret values out of free text.
-type redactor struct{ r *strings.Replacer }
-
-// minSecret is the shortest secret the redactor looks for: shorter ones would garble ordinary
-// words in error messages, and are not worth much as secrets.
-const minSecret = 4
+// redactor scrubs known secret values out of free text, in every encoding secret.Set finds
+// them in (a server may have echoed a value it refused in any of them).
+type redactor struct{ set *secret.Set }
 
 // newRedactor collects the secret values of every sensitive change: the cell, the value text,
-// the value to send and the current value, each also as its JSON spelling, since a server may
-// echo either.
+// the value to send and the current value, and the strings inside the JSON ones.
 func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
-	seen := map[string]bool{}
-	addString := func(s string) {
-		if len(s) < minSecret || seen[s] {
-			return
-		}
-		seen[s] = true
-		if q, err := json.Marshal(s); err == nil {
-			if inner := string(q[1 : len(q)-1]); inner != s && len(inner) >= minSecret {
-				seen[inner] = true
-			}
-		}
-	}
+	set := secret.NewSet(sensitive)
 	addJSON := func(raw json.RawMessage) {
 		if len(raw) == 0 {
 			return
 		}
-		addString(string(raw))
+		set.Add(string(raw))
 		var v any
 		if json.Unmarshal(raw, &v) != nil {
 			return
 		}
-		walkStrings(v, addString)
+		walkStrings(v, func(s string) { set.Add(s) })
 	}
 	add := func(c bulk.Change) {
-		if !secret(c) {
+		if !isSecret(c) {
 			return
 		}
-		addString(c.Row.Value.Text)
+		set.Add(c.Row.Value.Text)
 		if c.Row.Value.Env == "" {
-			addString(c.Row.Cell)
+			set.Add(c.Row.Cell)
 		}
 		addJSON(c.Send.Bytes())
 		addJSON(c.Current.Bytes())
@@ -340,25 +326,10 @@ func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
 			add(o.Change)
 		}
 	}
-	if len(seen) == 0 {
+	if set.Len() == 0 {
 		return redactor{}
 	}
-	olds := make([]string, 0, len(seen))
-	for s := range seen {
-		olds = append(olds, s)
-	}
-	// Longest first, so that a secret containing another is replaced whole.
-	slices.SortFunc(olds, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
-	pairs := make([]string, 0, 2*len(olds))
-	for _, s := range olds {
-		pairs = append(pairs, s, sensitive)
-	}
-	return redactor{strings.NewReplacer(pairs...)}
+	return redactor{set}
 }
 
 // walkStrings calls f for every string inside a decoded JSON value.
@@ -379,10 +350,10 @@ func walkStrings(v any, f func(string)) {
 
 // text scrubs s.
 func (x redactor) text(s string) string {
-	if x.r == nil || s == "" {
+	if x.set == nil || s == "" {
 		return s
 	}
-	return x.r.Replace(s)
+	return x.set.Scrub(s)
 }
 
 // warnings renders a plan's warnings, scrubbed.

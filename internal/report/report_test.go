@@ -32,7 +32,7 @@ func leaky(p bulk.Plan) bulk.Plan {
 	for i := range p.Targets {
 		for j := range p.Targets[i].Changes {
 			c := &p.Targets[i].Changes[j]
-			if secret(*c) {
+			if isSecret(*c) {
 				c.Before, c.After = secretOld+" before", secretLiteral+" after"
 			}
 		}

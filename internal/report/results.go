@@ -101,7 +101,7 @@ func ResultsJSON(w io.Writer, r Run) error {
 		for j, o := range res.Options {
 			c := o.Change
 			ri.Options[j] = resultOption{
-				Key: c.Key, Line: c.Line, MergedLines: c.Merged, Kind: string(c.Kind), Sensitive: secret(c),
+				Key: c.Key, Line: c.Line, MergedLines: c.Merged, Kind: string(c.Kind), Sensitive: isSecret(c),
 				Action: string(c.Action), Status: optionStatus(res, o),
 				ValueChanges: c.ValueChanges, PermissionChanges: c.FlagsChange,
 				Before: before(c), After: after(c),

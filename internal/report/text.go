@@ -194,9 +194,9 @@ func describe(c bulk.Change) line {
 	var l line
 	if c.ValueChanges {
 		switch {
-		case secret(c) && c.Unreadable:
+		case isSecret(c) && c.Unreadable:
 			l = line{{sensitive + " will be set (current value unreadable)", ""}}
-		case secret(c):
+		case isSecret(c):
 			l = line{{sensitive + " will change", ""}}
 		case c.Unreadable:
 			l = line{{"will be set to ", ""}, {printable(after(c), textValueLimit), styleGreen}, {" (current value unreadable)", ""}}
