@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/report"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // JournalName is the journal's file name inside a report directory.
@@ -22,14 +24,18 @@ type JournalHeader struct {
 	Input   string `json:"input"`
 	SHA256  string `json:"input_sha256"`
 	Server  string `json:"server"`
+	// ValueDigests are the keyed digests of the run's ${NAME} values, so that a resume can
+	// refuse values that changed; ReadJournal returns the latest (RecordDigests).
+	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
 }
 
-// journalEntry is one finished integration.
+// journalEntry is one finished integration, or (Digests set) new digests of the run's values.
 type journalEntry struct {
 	Result bulk.Result `json:"result"`
 	// Previous holds each option's value before the run, for backup.csv; secrets only when the
 	// journal was opened with secrets allowed (then the file is 0600).
 	Previous map[string]json.RawMessage `json:"previous,omitempty"`
+	Digests  *secret.Digests            `json:"value_digests,omitempty"`
 }
 
 // Journal records each finished integration as the run goes, one JSON line each, synced to
@@ -47,18 +53,25 @@ type Journal struct {
 const syncEvery = 100 * time.Millisecond
 
 // OpenJournal creates dir if needed and starts (or, when resuming, continues) its journal.
-// With secrets the journal may hold previous secret values and is created 0600.
+// With secrets the journal may hold previous secret values and is created 0600. The journal
+// is never opened through a symbolic link, nor when it is not a regular file.
 func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create report directory: %w", err)
 	}
 	path := filepath.Join(dir, JournalName)
-	_, statErr := os.Stat(path)
 	mode := fs.FileMode(0o644)
 	if secrets {
 		mode = 0o600
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	// A new journal is created exclusively: O_EXCL also refuses a link, dangling or not, in
+	// its place. An existing one is continued.
+	fresh := true
+	f, err := report.OpenRegular(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, fs.ErrExist) {
+		fresh = false
+		f, err = report.OpenRegular(path, os.O_RDWR|os.O_APPEND, mode) // read: tornTail
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -67,13 +80,13 @@ func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
 		_ = f.Chmod(0o600)
 	}
 	j := &Journal{f: f, secrets: secrets}
-	if errors.Is(statErr, fs.ErrNotExist) {
+	if fresh {
 		h.Journal = 1
 		if err := j.writeLine(h); err != nil {
 			f.Close()
 			return nil, err
 		}
-	} else if tornTail(path) {
+	} else if tornTail(f) {
 		// A run killed in the middle of a write left a torn last line: end it, or the next
 		// entry would be glued to it and lost to ReadJournal, and a later resume would send
 		// that integration again.
@@ -85,13 +98,8 @@ func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
 	return j, nil
 }
 
-// tornTail reports whether the file at path is not empty and does not end in a newline.
-func tornTail(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
+// tornTail reports whether the file is not empty and does not end in a newline.
+func tornTail(f *os.File) bool {
 	st, err := f.Stat()
 	if err != nil || st.Size() == 0 {
 		return false
@@ -99,6 +107,13 @@ func tornTail(path string) bool {
 	b := make([]byte, 1)
 	_, err = f.ReadAt(b, st.Size()-1)
 	return err == nil && b[0] != '\n'
+}
+
+// RecordDigests records new digests of the run's ${NAME} values: a resume with another
+// credential, allowed to go on, makes the values it now uses the ones a later resume compares
+// with.
+func (j *Journal) RecordDigests(d secret.Digests) error {
+	return j.writeLine(journalEntry{Digests: &d})
 }
 
 // Record appends a finished integration. Only applied and failed integrations matter for a
@@ -155,7 +170,7 @@ func (j *Journal) Close() error {
 // is ignored. Results carry the options' previous values where the journal kept them.
 func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
 	var h JournalHeader
-	f, err := os.Open(filepath.Join(dir, JournalName))
+	f, err := report.OpenRegular(filepath.Join(dir, JournalName), os.O_RDONLY, 0)
 	if err != nil {
 		return h, nil, fmt.Errorf("read journal: %w", err)
 	}
@@ -173,6 +188,10 @@ func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
 		var e journalEntry
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // torn line
+		}
+		if e.Digests != nil {
+			h.ValueDigests = e.Digests
+			continue
 		}
 		r := e.Result
 		if r.Status != bulk.StatusApplied {

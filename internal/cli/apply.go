@@ -15,6 +15,7 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/apply"
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 const applyExample = `Plans FILE against the server exactly as 'plan' does, asks for confirmation, then sends one
@@ -40,6 +41,9 @@ type applyFlags struct {
 	resume        string
 	backupSecrets bool
 	noColor       bool
+	// allowUnverified lets a resume or a saved plan go on when the ${NAME} values cannot be
+	// compared with the ones it used (another credential, or no digests recorded).
+	allowUnverified bool
 }
 
 func runApply(ctx context.Context, args []string, stdio Stdio) error {
@@ -54,6 +58,7 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted or partly failed run whose report is in `DIR`; nothing it applied is sent again")
 	fs.BoolVar(&f.backupSecrets, "backup-secrets", false, "keep previous sensitive values in backup.csv (the file is then mode 0600)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
+	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
 	pos, err := parse(fs, args, stdio)
 	if err != nil {
 		return err
@@ -72,6 +77,18 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 
+	dir := f.resume
+	if dir == "" {
+		dir = f.reportDir
+	}
+	if dir == "" {
+		dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	// Before anything is sent (a login included): a link or a pipe planted in the report
+	// directory would have the run write where it points, or block it forever.
+	if err := report.CheckDir(dir, apply.JournalName); err != nil {
+		return usageError("remove it, or choose another --report-dir", "%v: nothing was sent", err)
+	}
 	// Where the file comes from: FILE, else the reviewed plan's or the resumed run's input.
 	var reviewed *report.PlanFile
 	if f.planFile != "" {
@@ -89,46 +106,62 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 			return usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
 		}
 		resumed, done = &h, d
-		if f.conn.url == "" && stdio.getenv("POLARITY_URL") == "" {
-			f.conn.url = h.Server // the run's own server, unless told otherwise
+		if err := resumeServer(ctx, stdio, f.conn, f.resume, h.Server); err != nil {
+			return err
 		}
 	}
-	file, err := applyInput(fs, pos, reviewed, resumed)
+	file, rec, err := applyInput(fs, pos, reviewed, resumed, f)
 	if err != nil {
 		return err
 	}
 
-	s, err := prepare(ctx, file, f.conn, log, stdio)
+	s, err := prepare(ctx, file, rec, f.conn, log, stdio)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	var digests *secret.Digests // what the journal records
 	if reviewed != nil {
 		if err := checkReviewed(*reviewed, s); err != nil {
 			return err
 		}
+		verified, err := checkDigests(s, reviewed.ValueDigests, "the plan",
+			"nothing was sent; set the values the plan was made with, or run 'polarity-bulk plan' again with these, review it, and apply the new plan", f.allowUnverified)
+		if err != nil {
+			return err
+		}
+		if verified {
+			digests = reviewed.ValueDigests // the same digests: a resume compares with the plan's values
+		}
 	}
+	rekey := false
 	if resumed != nil {
 		if resumed.SHA256 != s.in.SHA256 {
 			return failure("--resume continues the same file; to re-apply fixed rows use the report's failed.csv in a new run",
 				fmt.Errorf("resume: %s changed since the run in %s", s.in.Name, f.resume))
 		}
-		if resumed.Server != s.server {
-			return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %s, not %s", f.resume, resumed.Server, s.server))
+		if !sameServer(resumed.Server, s.server) {
+			return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %q, not %q", f.resume, resumed.Server, s.server))
 		}
+		verified, err := checkDigests(s, resumed.ValueDigests, "the run in "+f.resume,
+			"set them as they were for that run; to roll new values out to every integration, apply the file as a new run (another --report-dir)", f.allowUnverified)
+		if err != nil {
+			return err
+		}
+		rekey = !verified // from now on, the values this run uses are the ones to compare with
+	}
+	if values := envValues(s.plan); len(values) > 0 && (digests == nil && resumed == nil || rekey) {
+		d, err := secret.NewDigests(s.cred, values)
+		if err != nil {
+			return failure("", err)
+		}
+		digests = &d
 	}
 
-	dir := f.resume
-	if dir == "" {
-		dir = f.reportDir
-	}
-	if dir == "" {
-		dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
-	}
 	if f.resume == "" {
 		// A new run must not append to another run's journal: a later --resume would take
 		// that run's applied integrations for this one's.
-		if _, err := os.Stat(filepath.Join(dir, apply.JournalName)); err == nil {
+		if _, err := os.Lstat(filepath.Join(dir, apply.JournalName)); err == nil {
 			return usageError("continue that run with --resume "+dir+", or give another --report-dir",
 				"%s holds the report of an earlier run: nothing was sent", dir)
 		}
@@ -151,11 +184,16 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		}
 	}
 
-	j, err := apply.OpenJournal(dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server}, f.backupSecrets)
+	j, err := apply.OpenJournal(dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: digests}, f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
 	}
 	defer j.Close() // on early returns; closed explicitly below
+	if rekey && digests != nil {
+		if err := j.RecordDigests(*digests); err != nil {
+			return failure("", err)
+		}
+	}
 
 	run := report.Run{
 		Tool: toolVersion(), Server: s.server, Input: s.in.Path, SHA256: s.in.SHA256,
@@ -205,21 +243,54 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	return summarize(stdio, run, dir)
 }
 
-// applyInput picks the CSV: FILE when given, else the reviewed plan's or resumed run's.
-func applyInput(fs *flag.FlagSet, pos []string, reviewed *report.PlanFile, resumed *apply.JournalHeader) (string, error) {
+// applyInput picks the CSV: FILE when given, else the reviewed plan's or resumed run's. A path
+// taken from a record comes back with what must hold of it (see readInput).
+func applyInput(fs *flag.FlagSet, pos []string, reviewed *report.PlanFile, resumed *apply.JournalHeader, f applyFlags) (string, *recorded, error) {
 	if len(pos) > 1 {
-		return "", usageError("give one CSV file per run", "apply: too many arguments: %s", strings.Join(pos, " "))
+		return "", nil, usageError("give one CSV file per run", "apply: too many arguments: %s", strings.Join(pos, " "))
 	}
 	if len(pos) == 1 {
-		return pos[0], nil
+		return pos[0], nil, nil
 	}
 	switch {
 	case reviewed != nil && reviewed.Input.Path != "-":
-		return reviewed.Input.Path, nil
+		return reviewed.Input.Path, &recorded{SHA256: reviewed.Input.SHA256, By: f.planFile}, nil
 	case resumed != nil && resumed.Input != "-":
-		return resumed.Input, nil
+		return resumed.Input, &recorded{SHA256: resumed.SHA256, By: "the journal in " + f.resume}, nil
 	}
-	return oneFile(fs, pos)
+	file, err := oneFile(fs, pos)
+	return file, nil, err
+}
+
+// resumeServer settles where a resume sends its credentials before any is sent. The journal
+// names the run's server, but whoever could write the journal chose that name: it is used
+// only when the user says so, by --url, by POLARITY_URL, or by answering yes on a terminal.
+func resumeServer(ctx context.Context, stdio Stdio, cf *connFlags, dir, journal string) error {
+	env := stdio.getenv("POLARITY_URL")
+	switch {
+	case cf.url != "" && !sameServer(cf.url, journal):
+		return failure("point --url at the server of the run you resume",
+			fmt.Errorf("resume: the run in %s was against %q, not %q: nothing was sent", dir, journal, cf.url))
+	case cf.url != "" || env != "" && sameServer(env, journal):
+		return nil
+	}
+	now := "POLARITY_URL is not set"
+	if env != "" {
+		now = fmt.Sprintf("POLARITY_URL is %q", env)
+	}
+	if !stdio.Terminal(stdio.In) || !stdio.Terminal(stdio.Err) {
+		return usageError(fmt.Sprintf("to continue that run, pass --url %q", journal),
+			"resume: the journal in %s names the server %q, and %s: nothing was sent", dir, journal, now)
+	}
+	ok, err := ask(ctx, stdio, fmt.Sprintf("The journal in %s names the server %q (%s).\nSend the credentials there and continue the run? Only 'yes' is accepted: ", dir, journal, now))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &exitError{code: ExitFailure, err: errors.New("resume cancelled: nothing was sent"), hint: "pass --url to say which server the run was against"}
+	}
+	cf.url = journal
+	return nil
 }
 
 func readPlanFile(path string) (report.PlanFile, error) {
@@ -242,7 +313,7 @@ func checkReviewed(pf report.PlanFile, s *session) error {
 	if pf.Input.SHA256 != s.in.SHA256 {
 		stale = append(stale, fmt.Sprintf("%s changed since the plan was made (SHA-256 %.12s… then, %.12s… now)", s.in.Name, pf.Input.SHA256, s.in.SHA256))
 	}
-	if pf.Server != s.server {
+	if !sameServer(pf.Server, s.server) {
 		stale = append(stale, fmt.Sprintf("the plan was made against %s, not %s", pf.Server, s.server))
 	}
 	now := map[string]bulk.Target{}
@@ -275,23 +346,31 @@ func confirm(ctx context.Context, stdio Stdio, n int, server string) error {
 	if !stdio.Terminal(stdio.In) || !stdio.Terminal(stdio.Err) {
 		return usageError("review the plan with 'polarity-bulk plan', then run apply with --yes", "apply: no terminal to confirm on, and --yes was not given: nothing was sent")
 	}
-	fmt.Fprintf(stdio.Err, "\nApply changes to %d %s on %s? Only 'yes' is accepted: ", n, plural(n, "integration", "integrations"), server)
+	ok, err := ask(ctx, stdio, fmt.Sprintf("\nApply changes to %d %s on %s? Only 'yes' is accepted: ", n, plural(n, "integration", "integrations"), server))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &exitError{code: ExitFailure, err: errors.New("apply cancelled: nothing was sent")}
+	}
+	return nil
+}
+
+// ask prints question on stderr and reports whether the answer on stdin is "yes".
+func ask(ctx context.Context, stdio Stdio, question string) (bool, error) {
+	fmt.Fprint(stdio.Err, question)
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(stdio.In).ReadString('\n')
 		answer <- line
 	}()
-	var line string
 	select {
-	case line = <-answer:
+	case line := <-answer:
+		return strings.TrimSpace(line) == "yes", nil
 	case <-ctx.Done():
 		fmt.Fprintln(stdio.Err)
-		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was sent")}
+		return false, &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was sent")}
 	}
-	if strings.TrimSpace(line) != "yes" {
-		return &exitError{code: ExitFailure, err: errors.New("apply cancelled: nothing was sent")}
-	}
-	return nil
 }
 
 // verify reads back the integrations that were changed and marks each option verified.

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
+	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
 // countFlag is -v: each use raises the verbosity.
@@ -133,7 +137,7 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	}
 	var err error
 	if c.apiKeyFile != "" {
-		if cfg.APIKey, err = readSecretFile(c.apiKeyFile); err != nil {
+		if cfg.APIKey, err = readSecretFile(c.apiKeyFile, log); err != nil {
 			return cfg, err
 		}
 	} else {
@@ -142,7 +146,7 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	if cfg.APIKey == "" {
 		cfg.Username = stdio.getenv("POLARITY_USERNAME")
 		if c.passwordFile != "" {
-			if cfg.Password, err = readSecretFile(c.passwordFile); err != nil {
+			if cfg.Password, err = readSecretFile(c.passwordFile, log); err != nil {
 				return cfg, err
 			}
 		} else {
@@ -164,6 +168,11 @@ func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newClient(cfg)
+}
+
+// newClient builds the API client from resolved settings.
+func newClient(cfg api.Config) (*api.Client, error) {
 	cl, err := api.New(cfg)
 	if err != nil {
 		// api.New refuses settings, not servers (a bad URL, plain http off loopback, an
@@ -177,10 +186,45 @@ func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
 	return cl, nil
 }
 
-func readSecretFile(path string) (string, error) {
+// credentials lists the secrets cfg authenticates with and where each comes from, for the
+// check that no ${NAME} cell writes one into an option; and the one that keys the digests of
+// the ${NAME} values.
+func (c *connFlags) credentials(cfg api.Config) ([]sheet.Credential, secret.Credential) {
+	if cfg.APIKey != "" {
+		src := "POLARITY_API_KEY"
+		if c.apiKeyFile != "" {
+			src = "--api-key-file " + c.apiKeyFile
+		}
+		return []sheet.Credential{{Source: src, Value: cfg.APIKey}}, secret.Credential{Secret: cfg.APIKey}
+	}
+	src := "POLARITY_PASSWORD"
+	if c.passwordFile != "" {
+		src = "--password-file " + c.passwordFile
+	}
+	return []sheet.Credential{{Source: src, Value: cfg.Password}}, secret.Credential{Secret: cfg.Password, Password: true}
+}
+
+// envCredentials are the credentials the environment holds, for validate, which takes no
+// credential flags.
+func envCredentials(stdio Stdio) []sheet.Credential {
+	var out []sheet.Credential
+	for _, name := range []string{"POLARITY_API_KEY", "POLARITY_PASSWORD"} {
+		if v := stdio.getenv(name); v != "" {
+			out = append(out, sheet.Credential{Source: name, Value: v})
+		}
+	}
+	return out
+}
+
+// readSecretFile reads a credential file, and warns when users other than its owner may
+// read or change it: whoever reads it can act as the tool on the server.
+func readSecretFile(path string, log *slog.Logger) (string, error) {
 	b, err := readFileLimited(path, 1<<16)
 	if err != nil {
 		return "", usageError("the file must hold the secret alone on one line", "read credential file: %v", err)
+	}
+	if fi, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn(fmt.Sprintf("credential file %s is open to other users (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path))
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if s == "" {
@@ -196,6 +240,25 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// sameServer reports whether two server URLs name the same server: scheme and host in any
+// case, the default port spelled or not, a trailing slash or not.
+func sameServer(a, b string) bool { return serverKey(a) == serverKey(b) }
+
+func serverKey(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(strings.TrimSpace(raw), "/")
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if port == map[string]string{"http": "80", "https": "443"}[scheme] {
+		port = ""
+	}
+	if port != "" || strings.Contains(host, ":") {
+		host = net.JoinHostPort(host, port) // [::1]:8080, or [::1]: for the default port
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // resolvedURL is the server URL as plans and reports record it: without any user:password@.

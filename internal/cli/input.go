@@ -23,9 +23,21 @@ type input struct {
 	Warnings bulk.Problems
 }
 
+// recorded is the CSV that a journal or a saved plan names, when the command line does not:
+// its SHA-256 and what recorded it.
+type recorded struct {
+	SHA256 string
+	By     string // "the journal in reports/x", "plan.json"
+}
+
 // readInput reads and validates FILE (or standard input for "-"), hashing it as it goes. All
 // problems come back at once as bulk.Problems; warnings are printed to stderr.
-func readInput(path string, stdio Stdio) (*input, error) {
+//
+// A path that came from a journal or a plan (rec not nil) is not the user's choice: whoever
+// wrote the record chose it, and problems quote the cells of the file they read. Such a file
+// must be a regular file whose SHA-256 is the one recorded before a byte of it is parsed, so
+// a record naming another file (a key, /etc/shadow) reads nothing out of it.
+func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 	in := &input{Path: path, Name: path}
 	var r io.Reader
 	if path == "-" {
@@ -37,6 +49,11 @@ func readInput(path string, stdio Stdio) (*input, error) {
 			return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("read input: %w", err), hint: "check the path of the CSV file"}
 		}
 		defer f.Close()
+		if rec != nil {
+			if err := checkRecorded(f, path, *rec); err != nil {
+				return nil, err
+			}
+		}
 		r = f
 	}
 	h := sha256.New()
@@ -70,4 +87,31 @@ func (in *input) integrations() int {
 		seen[k] = true
 	}
 	return len(seen)
+}
+
+// checkRecorded hashes f, a file named by rec, and refuses it unless it is a regular file
+// with rec's SHA-256; then it rewinds f for reading. Nothing of its content is shown.
+func checkRecorded(f *os.File, path string, rec recorded) error {
+	refuse := func(why string) error {
+		return failure("give the CSV file of that run or plan on the command line",
+			fmt.Errorf("%s names %s as its CSV file, but %s: nothing was read from it, nothing was sent", rec.By, path, why))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if !fi.Mode().IsRegular() {
+		return refuse("it is not a regular file")
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return refuse("it cannot be read")
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != rec.SHA256 {
+		return refuse(fmt.Sprintf("its SHA-256 is %.12s…, not the %.12s… recorded", got, rec.SHA256))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return refuse(err.Error())
+	}
+	return nil
 }

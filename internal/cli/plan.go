@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 const planExample = `The dry run: validates FILE against the live server (names, option keys, values by the
@@ -46,13 +47,21 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	s, err := prepare(ctx, file, f.conn, log, stdio)
+	s, err := prepare(ctx, file, nil, f.conn, log, stdio)
 	if err != nil {
 		return err
 	}
 	defer s.close()
 
 	meta := report.PlanMeta{Tool: toolVersion(), File: s.in.Path, SHA256: s.in.SHA256, Server: s.server, Created: time.Now()}
+	if values := envValues(s.plan); f.out != "" && len(values) > 0 {
+		// apply --plan refuses ${NAME} values that differ from these (keyed digests).
+		d, err := secret.NewDigests(s.cred, values)
+		if err != nil {
+			return failure("", err)
+		}
+		meta.ValueDigests = &d
+	}
 	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
 		return err
 	}

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/plan"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
+	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
 // session is a validated file planned against a live server: what plan prints and apply
@@ -21,6 +24,9 @@ type session struct {
 	log    *slog.Logger
 	server string
 	plan   bulk.Plan
+	// cred keys the digests of the ${NAME} values: the credential the client authenticates
+	// with.
+	cred secret.Credential
 }
 
 // fewIDs is the largest number of integrations read one GET each rather than through the
@@ -29,16 +35,27 @@ const fewIDs = 1
 
 // prepare validates the file offline first (nothing is sent while it has problems), then reads
 // the server's state and plans. Problems found against the server come back as bulk.Problems.
-func prepare(ctx context.Context, file string, cf *connFlags, log *slog.Logger, stdio Stdio) (*session, error) {
-	in, err := readInput(file, stdio)
+//
+// rec is set when the file's path came from a journal or a saved plan, not from the command
+// line (see readInput).
+func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log *slog.Logger, stdio Stdio) (*session, error) {
+	in, err := readInput(file, stdio, rec)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := cf.client(stdio, log)
+	cfg, err := cf.config(stdio, log)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{in: in, client: cl, log: log, server: cf.resolvedURL(stdio)}
+	creds, key := cf.credentials(cfg)
+	if probs := sheet.CheckCredentials(in.Name, in.Rows, creds); len(probs) > 0 {
+		return nil, probs
+	}
+	cl, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{in: in, client: cl, log: log, server: cf.resolvedURL(stdio), cred: key}
 	ids, byName := named(in.Rows)
 	state, err := readState(ctx, cl, ids, byName, log)
 	if err != nil {
@@ -122,4 +139,67 @@ func serverError(err error) error {
 		return failure("the server's TLS certificate is not trusted: pass the CA that signed it with --ca-cert FILE, and use the host name the certificate names in --url", err)
 	}
 	return failure("check --url and that the server is reachable; -v -v logs every request", err)
+}
+
+// envValues are the resolved values of the plan's ${NAME} cells, by CSV line: what the keyed
+// digests cover. Literals need none: the file's SHA-256 covers them.
+func envValues(p bulk.Plan) map[int]string {
+	out := map[int]string{}
+	for _, t := range p.Targets {
+		for _, c := range t.Changes {
+			if c.Row.Value.Env != "" {
+				out[c.Line] = c.Row.Value.Text
+			}
+		}
+	}
+	return out
+}
+
+// checkDigests compares the ${NAME} values of s with the digests rec recorded (what is "the
+// run in DIR" or "the plan"). It refuses values that differ, naming their rows, never the
+// values; and values it cannot compare (another credential, or no digests recorded) unless
+// allowUnverified, in which case it warns and reports verified false.
+func checkDigests(s *session, rec *secret.Digests, what, hint string, allowUnverified bool) (verified bool, err error) {
+	values := envValues(s.plan)
+	if len(values) == 0 {
+		return true, nil
+	}
+	why := "it records no digests of its ${NAME} values (made by an older polarity-bulk)"
+	if rec != nil {
+		same, differ, err := rec.Same(s.cred, values)
+		switch {
+		case err != nil:
+			why = "its digests of the ${NAME} values cannot be read (" + err.Error() + ")"
+		case same && len(differ) == 0:
+			return true, nil
+		case same:
+			var lines []string
+			for _, l := range differ {
+				c, _ := changeAt(s.plan, l)
+				lines = append(lines, fmt.Sprintf("%s:%d: value: ${%s}", s.in.Name, l, c.Row.Value.Env))
+			}
+			return false, failure(hint, fmt.Errorf("%d ${NAME} %s from what %s used (compared by keyed digests; the values are never shown); nothing was sent:\n  %s",
+				len(differ), plural(len(differ), "value differs", "values differ"), what, strings.Join(lines, "\n  ")))
+		default:
+			why = "it was made with another credential (API key or password), so its digests of the ${NAME} values cannot be compared"
+		}
+	}
+	if !allowUnverified {
+		return false, failure("use the credential it was made with, or pass --allow-unverified-values to go on without the comparison",
+			fmt.Errorf("cannot tell whether the ${NAME} values are the ones %s used: %s; nothing was sent", what, why))
+	}
+	s.log.Warn(fmt.Sprintf("--allow-unverified-values: the ${NAME} values are not compared with the ones %s used: %s", what, why))
+	return false, nil
+}
+
+// changeAt finds the change of the row on a line.
+func changeAt(p bulk.Plan, line int) (bulk.Change, bool) {
+	for _, t := range p.Targets {
+		for _, c := range t.Changes {
+			if c.Line == line {
+				return c, true
+			}
+		}
+	}
+	return bulk.Change{}, false
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
 const validateExample = `Checks everything that can be checked without a server: columns, ids, permissions, booleans,
@@ -27,9 +29,12 @@ func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	if _, err := lf.logger(stdio); err != nil {
 		return err
 	}
-	in, err := readInput(file, stdio)
+	in, err := readInput(file, stdio, nil)
 	if err != nil {
 		return err
+	}
+	if probs := sheet.CheckCredentials(in.Name, in.Rows, envCredentials(stdio)); len(probs) > 0 {
+		return probs
 	}
 	n := in.integrations()
 	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %d %s, %d %s (offline checks; 'plan' checks them against the server)\n",

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // The files of the report directory (SPEC.md section 4).
@@ -18,6 +20,88 @@ const (
 	SummaryFile     = "summary.md"
 	JUnitFile       = "junit.xml"
 )
+
+// Files are the files WriteDir writes into a report directory.
+var Files = []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile}
+
+// CheckDir refuses a report directory in which one of the files a run writes there (Files,
+// and the names given) exists as something other than a regular file. A symbolic link,
+// dangling or not, would have the run create or overwrite what it points at; a named pipe
+// would block the run forever; a directory would fail it at the very end. A directory that
+// does not exist yet is fine. The directory itself may be a link to a directory: the user
+// named it. Apply calls CheckDir before anything is sent; WriteDir and the journal refuse
+// such files again when they write, for one planted in between.
+func CheckDir(dir string, names ...string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("report directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("report directory %s is %s, not a directory", dir, what(fi.Mode()))
+	}
+	for _, name := range append(slices.Clone(Files), names...) {
+		if err := regularOrAbsent(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// regularOrAbsent refuses a path that exists as anything but a regular file, without
+// following a symbolic link.
+func regularOrAbsent(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode().IsRegular():
+		return nil
+	}
+	return fmt.Errorf("%s is %s, not a regular file: refusing to write through it (remove it, or choose another report directory)", path, what(fi.Mode()))
+}
+
+// what names a kind of file.
+func what(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
+// OpenRegular opens path like os.OpenFile, but never through a symbolic link and never
+// anything but a regular file: a named pipe would block the open or the first read forever.
+// It is how files inside a report directory are opened.
+func OpenRegular(path string, flag int, perm fs.FileMode) (*os.File, error) {
+	if err := regularOrAbsent(path); err != nil {
+		return nil, err // a clear message where the system's would be "too many levels of symbolic links"
+	}
+	f, err := os.OpenFile(path, flag|openFlags, perm)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is %s, not a regular file", path, what(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
 
 // WriteDir writes the six files of the report directory into dir, creating it (mode 0755)
 // when needed. Every file is rendered first, so a rendering error writes nothing; then each is
@@ -61,6 +145,12 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 		stale, _ := filepath.Glob(filepath.Join(dir, "."+f.name+".tmp-*"))
 		for _, p := range stale {
 			_ = os.Remove(p)
+		}
+		// Never through a link or into a pipe planted since CheckDir (the rename would replace
+		// either, but a refusal says what happened).
+		if err := regularOrAbsent(filepath.Join(dir, f.name)); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if err := writeAtomic(dir, f.name, bodies[i], f.mode); err != nil {
 			errs = append(errs, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // PlanMeta is what plan.json and plan.md record besides the plan itself.
@@ -18,6 +19,9 @@ type PlanMeta struct {
 	SHA256  string    // hex SHA-256 of the CSV's bytes
 	Server  string    // server base URL
 	Created time.Time // when the plan was made; written in UTC
+	// ValueDigests are the keyed digests of the ${NAME} values, when the plan has any; only
+	// plan.json records them.
+	ValueDigests *secret.Digests
 }
 
 // PlanFile is plan.json: the reviewed plan that `apply --plan` applies. PlanJSON writes it and
@@ -33,6 +37,9 @@ type PlanFile struct {
 	Input        InputFile         `json:"input"`
 	Totals       bulk.Counts       `json:"totals"`
 	Warnings     []string          `json:"warnings,omitempty"`
+	// ValueDigests are keyed digests of the values of the ${NAME} cells, by line: apply --plan
+	// refuses values that differ (see secret.Digests).
+	ValueDigests *secret.Digests   `json:"value_digests,omitempty"`
 	Integrations []PlanIntegration `json:"integrations"`
 }
 
@@ -74,7 +81,7 @@ type PlanOption struct {
 
 // Meta returns the file's metadata.
 func (f PlanFile) Meta() PlanMeta {
-	return PlanMeta{Tool: f.Tool, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created}
+	return PlanMeta{Tool: f.Tool, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created, ValueDigests: f.ValueDigests}
 }
 
 // NewPlanFile builds the content of plan.json from a plan; PlanJSON writes it.
@@ -89,6 +96,7 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 		Input:        InputFile{Path: m.File, SHA256: m.SHA256},
 		Totals:       p.Count(),
 		Warnings:     x.warnings(p.Warnings),
+		ValueDigests: m.ValueDigests,
 		Integrations: make([]PlanIntegration, len(p.Targets)),
 	}
 	for i, t := range p.Targets {

@@ -654,3 +654,33 @@ func TestReadTrimsIntegrationNames(t *testing.T) {
 		t.Errorf("name %q: a spreadsheet's surrounding spaces must not stop it from matching", rows[0].IntegrationName)
 	}
 }
+
+// TestCheckCredentials: a ${NAME} cell may not carry the tool's own credential into an
+// option, by the variable's name or by its value; the problem never quotes the value.
+func TestCheckCredentials(t *testing.T) {
+	env := func(name, v string) bulk.Value { return bulk.Value{Form: bulk.ValueLiteral, Text: v, Env: name} }
+	rows := []bulk.Row{
+		{Line: 2, Key: "apiKey", Value: env("POLARITY_API_KEY", "tool-key-0123456789")},
+		{Line: 3, Key: "apiKey", Value: env("POLARITY_PASSWORD", "tool-password")},
+		{Line: 4, Key: "note", Value: env("COPY_OF_KEY", "tool-key-from-file-42")},
+		{Line: 5, Key: "apiKey", Value: env("ABUSE_KEY", "an-integration-key")},
+		{Line: 6, Key: "apiKey", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "tool-key-from-file-42"}},
+	}
+	probs := CheckCredentials("in.csv", rows, []Credential{{Source: "--api-key-file key.txt", Value: "tool-key-from-file-42"}})
+	want := []string{
+		"in.csv:2: value: ${POLARITY_API_KEY} is the API key polarity-bulk authenticates with: refusing",
+		"in.csv:3: value: ${POLARITY_PASSWORD} is the password polarity-bulk authenticates with: refusing",
+		"in.csv:4: value: ${COPY_OF_KEY} holds the same value as --api-key-file key.txt, the credential polarity-bulk authenticates with: refusing",
+	}
+	if len(probs) != len(want) {
+		t.Fatalf("problems:\n%v", probs)
+	}
+	for i, p := range probs {
+		if !strings.HasPrefix(p.Error(), want[i]) || p.Warning {
+			t.Errorf("problem %d:\n%s\nwant it to start with\n%s", i, p.Error(), want[i])
+		}
+		if strings.Contains(p.Error(), "tool-key") || strings.Contains(p.Error(), "tool-password") {
+			t.Errorf("the problem quotes the credential: %s", p.Error())
+		}
+	}
+}

@@ -1,0 +1,9 @@
+//go:build unix
+
+package report
+
+import "syscall"
+
+// openFlags keep OpenRegular from following a link that replaced the file after its check,
+// and from blocking on a named pipe that did.
+const openFlags = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
