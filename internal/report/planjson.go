@@ -29,14 +29,14 @@ type PlanMeta struct {
 // options, and no value to send is recorded (apply plans again from the CSV, whose hash must
 // still match, and compares fingerprints).
 type PlanFile struct {
-	Format       int               `json:"format"` // Format
-	Kind         string            `json:"kind"`   // "polarity-bulk plan"
-	Tool         string            `json:"tool"`
-	Created      time.Time         `json:"created"`
-	Server       string            `json:"server"`
-	Input        InputFile         `json:"input"`
-	Totals       bulk.Counts       `json:"totals"`
-	Warnings     []string          `json:"warnings,omitempty"`
+	Format   int         `json:"format"` // Format
+	Kind     string      `json:"kind"`   // "polarity-bulk plan"
+	Tool     string      `json:"tool"`
+	Created  time.Time   `json:"created"`
+	Server   string      `json:"server"`
+	Input    InputFile   `json:"input"`
+	Totals   bulk.Counts `json:"totals"`
+	Warnings []string    `json:"warnings,omitempty"`
 	// ValueDigests are keyed digests of the values of the ${NAME} cells, by line: apply --plan
 	// refuses values that differ (see secret.Digests).
 	ValueDigests *secret.Digests   `json:"value_digests,omitempty"`
