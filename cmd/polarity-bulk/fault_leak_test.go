@@ -6,15 +6,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret/secrettest"
 )
 
 // canary returns a secret no output has any business holding: distinctive, random, and of
@@ -264,4 +269,265 @@ func writeSecret(t *testing.T, path, s string) {
 	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// hostileEcho answers the PATCH of synthetic integration n in the n-th of eight ways a
+// careless server echoes what it got: as it is, in encoding/json's HTML-safe JSON, in
+// JSON.stringify's plain JSON (a Node server: `detail: "invalid: " + JSON.stringify(attrs)`),
+// in ASCII-only JSON with \u escapes (Python, PHP), in nested meta.errors three deep, in a
+// proxy's text page, in an HTML page, and in the Content-Type header; the eighth is applied,
+// and the read-back that follows it is redirected in a loop whose Location carries the value
+// last sent.
+// Every echo also carries the request's Authorization header, and logout answers 500 with
+// the token in it.
+func hostileEcho(h http.Handler) http.Handler {
+	var mu sync.Mutex
+	lastPatch := false // a PATCH was applied since the last read
+	lastValue := ""
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		auth := r.Header.Get("Authorization")
+		mu.Lock()
+		afterPatch, value := lastPatch, lastValue
+		if r.Method == http.MethodGet {
+			lastPatch = false // only the first read after an applied PATCH loops
+		}
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/api/users/logout":
+			writeEcho(w, 500, fake.MediaType, jsonAPIError("logout failed for "+auth+" "+jsStringify(auth, false), ""))
+			return
+		case r.Method == http.MethodGet && afterPatch && r.URL.Query().Get("loop") == "":
+			http.Redirect(w, r, r.URL.Path+"?loop="+url.QueryEscape(value+auth), http.StatusFound)
+			return
+		case r.Method == http.MethodGet && r.URL.Query().Get("loop") != "":
+			http.Redirect(w, r, r.URL.Path+"?loop="+url.QueryEscape(r.URL.Query().Get("loop"))+"x", http.StatusFound)
+			return
+		case r.Method != http.MethodPatch:
+			h.ServeHTTP(w, r)
+			return
+		}
+		var doc struct {
+			Data []struct {
+				ID         string                     `json:"id"`
+				Attributes map[string]json.RawMessage `json:"attributes"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(body, &doc)
+		if len(doc.Data) == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var v string
+		_ = json.Unmarshal(doc.Data[0].Attributes["value"], &v)
+		mu.Lock()
+		lastValue = v
+		mu.Unlock()
+		var n int
+		fmt.Sscanf(doc.Data[0].ID, "synthetic_%d", &n)
+		goJSON, _ := json.Marshal(map[string]string{"value": v})
+		js, ascii := jsStringify(v, false), jsStringify(v, true)
+		with := " (key " + auth + ")"
+		switch n % 8 {
+		case 0:
+			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value "+v+with, `invalid: {"value":`+js+`}`))
+		case 1:
+			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value", "invalid: "+string(goJSON)+with))
+		case 2:
+			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value", "invalid: {\"value\": "+ascii+"}"+jsStringify(with, true)))
+		case 3:
+			doc, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+				"title": "Validation failed",
+				"meta": map[string]any{"errors": []any{
+					"bare " + js + with,
+					map[string]any{"detail": string(goJSON), "meta": map[string]any{"errors": []any{
+						map[string]any{"title": "deeper " + ascii + with},
+					}}},
+				}},
+			}}})
+			writeEcho(w, 400, fake.MediaType, string(doc))
+		case 4:
+			writeEcho(w, 400, "text/plain", "upstream refused "+v+" "+js+with)
+		case 5:
+			writeEcho(w, 200, "text/html", "<html>saved "+html.EscapeString(v)+" "+v+with+"</html>")
+		case 6:
+			writeEcho(w, 200, "text/html; note="+url.QueryEscape(v)+"; also="+jsStringify(v+auth, true), "{}")
+		default:
+			mu.Lock()
+			lastPatch = true // the read-back that follows is redirected in a loop
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func writeEcho(w http.ResponseWriter, status int, ct, body string) {
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func jsonAPIError(title, detail string) string {
+	doc, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+		"status": "422", "title": title, "detail": detail,
+		"source": map[string]string{"pointer": "/data/0/attributes/value"},
+	}}})
+	return string(doc)
+}
+
+// jsStringify is JSON.stringify's string form (asciiOnly: Python's json.dumps').
+func jsStringify(s string, asciiOnly bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case asciiOnly && r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// TestLeakHostileSecrets plants 46 hostile secrets (quotes, backslashes, <>&, unicode of
+// every width, control characters, escape look-alikes, formulas, very long values, values
+// that are a prefix of another) as ${NAME} values and CSV literals, with a hostile API key or
+// login password, against a server that echoes every value and credential back in every
+// form and place hostileEcho lists. validate, plan (--out, --markdown, the step summary),
+// apply, apply --resume, apply --plan and export run at -v -v in text and JSON logs. No
+// stdout, stderr, log line, plan, report file or journal may hold any part of any secret:
+// each secret carries a random marker that reads the same in every encoding, and the marker
+// is what is searched for.
+func TestLeakHostileSecrets(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		login     bool
+		format    string
+		passwords fake.PasswordMode
+	}{
+		{"api-key-text-clear", false, "text", fake.PasswordsClear},
+		{"login-json-masked", true, "json", fake.PasswordsMasked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hostileLeakRun(t, tc.login, tc.format, tc.passwords)
+		})
+	}
+}
+
+func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.PasswordMode) {
+	secrets := secrettest.Hostile()
+	key := secrettest.Secret{Name: "api key", Marker: secrettest.NewMarker()}
+	key.Value = `key"<&>\'` + key.Marker + `%41&amp;` // a header value: no control characters
+	pw := secrettest.Secret{Name: "password", Marker: secrettest.NewMarker()}
+	pw.Value = "pw\"\\<>&\n\tü🔑" + pw.Marker + "\u2028'"
+	fix := fake.Synthetic(len(secrets)+6, 11)
+	cfg := fake.Config{Passwords: passwords, Username: "hostile", Password: pw.Value, APIKeys: []fake.APIKey{{Key: key.Value}}}
+	fe := startFake(t, fix, cfg, hostileEcho)
+
+	dir := t.TempDir()
+	env := fe.env(dir, "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"))
+	if login {
+		env = append(env, "POLARITY_USERNAME=hostile", "POLARITY_PASSWORD="+pw.Value)
+	} else {
+		env = append(env, "POLARITY_API_KEY="+key.Value)
+	}
+	var rows []intent
+	for i, s := range secrets {
+		name := fmt.Sprintf("HOSTILE_%02d", i)
+		env = append(env, name+"="+s.Value)
+		perm := ""
+		if i%3 == 0 {
+			perm = "lock-hide"
+		}
+		rows = append(rows, intent{id: fix.Integrations[i].ID, key: "apiKey", cell: "${" + name + "}", perm: perm})
+	}
+	// Literal cells too, in the CSV's own quoting (values that a CSV file can hold).
+	for i, name := range []string{"quotes", "script", "csv-breaker", "newlines", "formula-equals", "has-prefix"} {
+		for _, s := range secrets {
+			if s.Name == name {
+				rows = append(rows, intent{id: fix.Integrations[len(secrets)+i].ID, key: "apiKey", cell: s.Value})
+			}
+		}
+	}
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+
+	verbose := []string{"-v", "-v", "--log-format", format, "--rate", "200", "--retries", "1"}
+	type output struct {
+		args []string
+		o    outcome
+	}
+	var outputs []output
+	step := func(want int, args ...string) {
+		t.Helper()
+		o := run(t, dir, env, args...)
+		mustCode(t, o, want, strings.Join(args, " "))
+		outputs = append(outputs, output{args, o})
+	}
+	step(0, "validate", "changes.csv", "-v", "-v", "--log-format", format)
+	step(0, slices.Concat([]string{"plan", "changes.csv", "--out", "plan.json", "--markdown", "plan.md"}, verbose)...)
+	step(1, slices.Concat([]string{"apply", "--plan", "plan.json", "--yes", "--report-dir", "rep"}, verbose)...)
+	step(1, slices.Concat([]string{"apply", "--resume", "rep", "--yes"}, verbose)...)
+	step(1, slices.Concat([]string{"apply", "changes.csv", "--yes", "--report-dir", "rep2"}, verbose)...)
+	step(0, slices.Concat([]string{"export", "--out", "export.csv"}, verbose)...)
+
+	var places []struct{ name, text string }
+	for _, o := range outputs {
+		name := strings.Join(o.args[:min(3, len(o.args))], " ")
+		places = append(places, struct{ name, text string }{name + ": stdout", o.o.stdout}, struct{ name, text string }{name + ": stderr", o.o.stderr})
+	}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || filepath.Base(path) == "changes.csv" {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		b, err := os.ReadFile(path)
+		places = append(places, struct{ name, text string }{rel, string(b)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json",
+		"rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml", "rep2/journal.jsonl", "rep2/results.json"} {
+		if !slices.ContainsFunc(places, func(p struct{ name, text string }) bool { return p.name == must }) {
+			t.Errorf("%s was not written: the search would miss it", must)
+		}
+	}
+	all := append(slices.Clone(secrets), key, pw)
+	found, bytesSearched := 0, 0
+	for _, p := range places {
+		bytesSearched += len(p.text)
+		for _, s := range all {
+			if i := strings.Index(p.text, s.Marker); i >= 0 {
+				found++
+				t.Errorf("%s holds secret %s: …%s…", p.name, s.Name, p.text[max(0, i-160):min(len(p.text), i+40)])
+			}
+		}
+	}
+	// The server did echo: the test is not vacuous.
+	stderr := ""
+	for _, o := range outputs {
+		stderr += o.o.stderr
+	}
+	for _, want := range []string{"(redacted)", "refused by the server", "bad response", "stopped after 5 redirects"} {
+		if !strings.Contains(stderr+readFile(t, filepath.Join(dir, "rep", "results.json")), want) {
+			t.Errorf("no %q anywhere: the echoes were not exercised", want)
+		}
+	}
+	t.Logf("%d secrets searched for in %d places (%d runs' stdout and stderr, and every file; %d bytes): %d found",
+		len(all), len(places), len(outputs), bytesSearched, found)
 }

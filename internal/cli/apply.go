@@ -115,42 +115,47 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 
-	s, err := prepare(ctx, file, rec, f.conn, log, stdio)
+	// The records are checked before the first request: a changed file, another server or
+	// other ${NAME} values refuse the run with nothing sent.
+	var digests *secret.Digests // what the journal records
+	rekey := false              // a resume goes on with values it could not compare
+	s, err := prepare(ctx, file, rec, f.conn, log, stdio, func(s *session) error {
+		var err error
+		if reviewed != nil {
+			verified, err := checkDigests(s, reviewed.ValueDigests, "the plan",
+				"nothing was sent; set the values the plan was made with, or run 'polarity-bulk plan' again with these, review it, and apply the new plan", f.allowUnverified)
+			if err != nil {
+				return err
+			}
+			if verified {
+				digests = reviewed.ValueDigests // the same digests: a resume compares with the plan's values
+			}
+		}
+		if resumed != nil {
+			if resumed.SHA256 != s.in.SHA256 {
+				return failure("--resume continues the same file; to re-apply fixed rows use the report's failed.csv in a new run",
+					fmt.Errorf("resume: %s changed since the run in %s: nothing was sent", s.in.Name, f.resume))
+			}
+			if !sameServer(resumed.Server, s.server) {
+				return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %q, not %q: nothing was sent", f.resume, resumed.Server, s.server))
+			}
+			var verified bool
+			verified, err = checkDigests(s, resumed.ValueDigests, "the run in "+f.resume,
+				"set them as they were for that run; to roll new values out to every integration, apply the file as a new run (another --report-dir)", f.allowUnverified)
+			rekey = !verified // from now on, the values this run uses are the ones to compare with
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	var digests *secret.Digests // what the journal records
 	if reviewed != nil {
 		if err := checkReviewed(*reviewed, s); err != nil {
 			return err
 		}
-		verified, err := checkDigests(s, reviewed.ValueDigests, "the plan",
-			"nothing was sent; set the values the plan was made with, or run 'polarity-bulk plan' again with these, review it, and apply the new plan", f.allowUnverified)
-		if err != nil {
-			return err
-		}
-		if verified {
-			digests = reviewed.ValueDigests // the same digests: a resume compares with the plan's values
-		}
 	}
-	rekey := false
-	if resumed != nil {
-		if resumed.SHA256 != s.in.SHA256 {
-			return failure("--resume continues the same file; to re-apply fixed rows use the report's failed.csv in a new run",
-				fmt.Errorf("resume: %s changed since the run in %s", s.in.Name, f.resume))
-		}
-		if !sameServer(resumed.Server, s.server) {
-			return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %q, not %q", f.resume, resumed.Server, s.server))
-		}
-		verified, err := checkDigests(s, resumed.ValueDigests, "the run in "+f.resume,
-			"set them as they were for that run; to roll new values out to every integration, apply the file as a new run (another --report-dir)", f.allowUnverified)
-		if err != nil {
-			return err
-		}
-		rekey = !verified // from now on, the values this run uses are the ones to compare with
-	}
-	if values := envValues(s.plan); len(values) > 0 && (digests == nil && resumed == nil || rekey) {
+	if values := envValues(s.in.Rows); len(values) > 0 && (digests == nil && resumed == nil || rekey) {
 		d, err := secret.NewDigests(s.cred, values)
 		if err != nil {
 			return failure("", err)

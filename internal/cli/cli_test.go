@@ -544,3 +544,46 @@ func TestSessionLogInAndOut(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeAsksForTheJournalsServer: without --url, and with POLARITY_URL not naming the
+// journal's server, a resume on a terminal asks before sending the credentials there; "no"
+// (or anything but "yes") sends nothing.
+func TestResumeAsksForTheJournalsServer(t *testing.T) {
+	srv, env := startFake(t, loadFixture(t), fake.Config{})
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeFile(t, dir, "c.csv", []byte("integration_id,option_key,value\n"+
+		"abuseipdb_3_3_4_node_18_71ff23754e_1725342515,maxAge,90\n"+
+		"servicenow_3_4_0_node_18_8c7b6a5f4e_1725430000,url,https://sn.example.com\n"))
+	wantCode(t, run(t, env, nil, "apply", "c.csv", "--yes", "--report-dir", "rep"), cli.ExitFailure)
+	noURL := map[string]string{"POLARITY_API_KEY": env["POLARITY_API_KEY"]}
+
+	onTerminal := func(answer string) result {
+		var out, errOut bytes.Buffer
+		stdio := cli.Stdio{
+			In: strings.NewReader(answer), Out: &out, Err: &errOut,
+			LookupEnv: func(k string) (string, bool) { v, ok := noURL[k]; return v, ok },
+			Terminal:  func(any) bool { return true },
+		}
+		code := cli.Main(context.Background(), []string{"apply", "--resume", "rep", "--yes", "--no-color"}, stdio)
+		return result{code, out.String(), errOut.String()}
+	}
+	srv.ResetRequests()
+	r := onTerminal("no\n")
+	wantCode(t, r, cli.ExitFailure)
+	if !strings.Contains(r.stderr, `The journal in rep names the server "`+env["POLARITY_URL"]+`" (POLARITY_URL is not set).`) ||
+		!strings.Contains(r.stderr, "resume cancelled: nothing was sent") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests after 'no'", n)
+	}
+	r = onTerminal("yes\n")
+	wantCode(t, r, cli.ExitFailure) // ServiceNow is stopped: it fails again
+	if !strings.Contains(r.stdout, "resuming rep: 1 integration already applied") {
+		t.Errorf("after 'yes':\n%s\n%s", r.stdout, r.stderr)
+	}
+	if n := len(srv.Requests()); n == 0 {
+		t.Error("no request after 'yes'")
+	}
+}

@@ -3,12 +3,15 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/report"
 	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
@@ -44,8 +47,19 @@ func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 		in.Name = "<stdin>"
 		r = stdio.In
 	} else {
-		f, err := os.Open(path)
-		if err != nil {
+		open := os.Open
+		if rec != nil {
+			open = report.OpenInput // never blocks on a pipe the record names
+		}
+		f, err := open(path)
+		switch {
+		case err != nil && rec != nil && errors.Is(err, fs.ErrNotExist):
+			return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("%s names %q as its CSV file, which does not exist", rec.By, path),
+				hint: "give the CSV file of that run or plan on the command line"}
+		case err != nil && rec != nil:
+			return nil, failure("give the CSV file of that run or plan on the command line",
+				fmt.Errorf("%s names %q as its CSV file, but it is not a regular file that can be read: nothing was read from it, nothing was sent", rec.By, path))
+		case err != nil:
 			return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("read input: %w", err), hint: "check the path of the CSV file"}
 		}
 		defer f.Close()
@@ -94,7 +108,7 @@ func (in *input) integrations() int {
 func checkRecorded(f *os.File, path string, rec recorded) error {
 	refuse := func(why string) error {
 		return failure("give the CSV file of that run or plan on the command line",
-			fmt.Errorf("%s names %s as its CSV file, but %s: nothing was read from it, nothing was sent", rec.By, path, why))
+			fmt.Errorf("%s names %q as its CSV file, but %s: nothing was read from it, nothing was sent", rec.By, path, why))
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -108,7 +122,7 @@ func checkRecorded(f *os.File, path string, rec recorded) error {
 		return refuse("it cannot be read")
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != rec.SHA256 {
-		return refuse(fmt.Sprintf("its SHA-256 is %.12s…, not the %.12s… recorded", got, rec.SHA256))
+		return refuse(fmt.Sprintf("its SHA-256 is %.12s…, not the one recorded", got))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return refuse(err.Error())

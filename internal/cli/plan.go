@@ -47,14 +47,14 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	s, err := prepare(ctx, file, nil, f.conn, log, stdio)
+	s, err := prepare(ctx, file, nil, f.conn, log, stdio, nil)
 	if err != nil {
 		return err
 	}
 	defer s.close()
 
 	meta := report.PlanMeta{Tool: toolVersion(), File: s.in.Path, SHA256: s.in.SHA256, Server: s.server, Created: time.Now()}
-	if values := envValues(s.plan); f.out != "" && len(values) > 0 {
+	if values := envValues(s.in.Rows); f.out != "" && len(values) > 0 {
 		// apply --plan refuses ${NAME} values that differ from these (keyed digests).
 		d, err := secret.NewDigests(s.cred, values)
 		if err != nil {

@@ -37,8 +37,9 @@ const fewIDs = 1
 // the server's state and plans. Problems found against the server come back as bulk.Problems.
 //
 // rec is set when the file's path came from a journal or a saved plan, not from the command
-// line (see readInput).
-func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log *slog.Logger, stdio Stdio) (*session, error) {
+// line (see readInput). before, when not nil, runs once the file is read and the client is
+// built, before the first request: what it refuses is refused with nothing sent.
+func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log *slog.Logger, stdio Stdio, before func(*session) error) (*session, error) {
 	in, err := readInput(file, stdio, rec)
 	if err != nil {
 		return nil, err
@@ -56,6 +57,11 @@ func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log
 		return nil, err
 	}
 	s := &session{in: in, client: cl, log: log, server: cf.resolvedURL(stdio), cred: key}
+	if before != nil {
+		if err := before(s); err != nil {
+			return nil, err
+		}
+	}
 	ids, byName := named(in.Rows)
 	state, err := readState(ctx, cl, ids, byName, log)
 	if err != nil {
@@ -141,15 +147,13 @@ func serverError(err error) error {
 	return failure("check --url and that the server is reachable; -v -v logs every request", err)
 }
 
-// envValues are the resolved values of the plan's ${NAME} cells, by CSV line: what the keyed
-// digests cover. Literals need none: the file's SHA-256 covers them.
-func envValues(p bulk.Plan) map[int]string {
+// envValues are the resolved values of the ${NAME} cells, by CSV line: what the keyed digests
+// cover. Literals need none: the file's SHA-256 covers them.
+func envValues(rows []bulk.Row) map[int]string {
 	out := map[int]string{}
-	for _, t := range p.Targets {
-		for _, c := range t.Changes {
-			if c.Row.Value.Env != "" {
-				out[c.Line] = c.Row.Value.Text
-			}
+	for _, r := range rows {
+		if r.Value.Env != "" {
+			out[r.Line] = r.Value.Text
 		}
 	}
 	return out
@@ -160,7 +164,7 @@ func envValues(p bulk.Plan) map[int]string {
 // values; and values it cannot compare (another credential, or no digests recorded) unless
 // allowUnverified, in which case it warns and reports verified false.
 func checkDigests(s *session, rec *secret.Digests, what, hint string, allowUnverified bool) (verified bool, err error) {
-	values := envValues(s.plan)
+	values := envValues(s.in.Rows)
 	if len(values) == 0 {
 		return true, nil
 	}
@@ -173,10 +177,13 @@ func checkDigests(s *session, rec *secret.Digests, what, hint string, allowUnver
 		case same && len(differ) == 0:
 			return true, nil
 		case same:
+			env := map[int]string{}
+			for _, r := range s.in.Rows {
+				env[r.Line] = r.Value.Env
+			}
 			var lines []string
 			for _, l := range differ {
-				c, _ := changeAt(s.plan, l)
-				lines = append(lines, fmt.Sprintf("%s:%d: value: ${%s}", s.in.Name, l, c.Row.Value.Env))
+				lines = append(lines, fmt.Sprintf("%s:%d: value: ${%s}", s.in.Name, l, env[l]))
 			}
 			return false, failure(hint, fmt.Errorf("%d ${NAME} %s from what %s used (compared by keyed digests; the values are never shown); nothing was sent:\n  %s",
 				len(differ), plural(len(differ), "value differs", "values differ"), what, strings.Join(lines, "\n  ")))
@@ -190,16 +197,4 @@ func checkDigests(s *session, rec *secret.Digests, what, hint string, allowUnver
 	}
 	s.log.Warn(fmt.Sprintf("--allow-unverified-values: the ${NAME} values are not compared with the ones %s used: %s", what, why))
 	return false, nil
-}
-
-// changeAt finds the change of the row on a line.
-func changeAt(p bulk.Plan, line int) (bulk.Change, bool) {
-	for _, t := range p.Targets {
-		for _, c := range t.Changes {
-			if c.Line == line {
-				return c, true
-			}
-		}
-	}
-	return bulk.Change{}, false
 }

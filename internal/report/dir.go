@@ -103,6 +103,25 @@ func OpenRegular(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	return f, nil
 }
 
+// OpenInput opens path for reading, following links, but only when it is a regular file,
+// and without blocking on a named pipe: it is how a file named by a record (a journal, a
+// plan) is opened, where whoever wrote the record chose the path.
+func OpenInput(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is %s, not a regular file", path, what(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // WriteDir writes the six files of the report directory into dir, creating it (mode 0755)
 // when needed. Every file is rendered first, so a rendering error writes nothing; then each is
 // written to a temporary name in dir, synced and renamed over its final name, so no file is
