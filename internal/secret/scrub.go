@@ -351,8 +351,12 @@ func layers(text string) []layer {
 	return out
 }
 
-// builder accumulates a decoded layer.
+// builder accumulates a decoded layer; no decoding makes text longer than it was.
 type builder struct{ l layer }
+
+func newBuilder(n int) builder {
+	return builder{layer{b: make([]byte, 0, n), start: make([]int, 0, n), end: make([]int, 0, n)}}
+}
 
 func (w *builder) byte(c byte, start, end int) {
 	w.l.b = append(w.l.b, c)
@@ -403,7 +407,7 @@ var shortEscapes = map[byte]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't'
 // reading an escape too many cannot hide a secret, only a sequence too few can.
 func unescape(in layer) layer {
 	b := in.b
-	var w builder
+	w := newBuilder(len(b))
 	for i := 0; i < len(b); {
 		if b[i] != '\\' || i+1 >= len(b) {
 			w.byte(b[i], in.start[i], in.end[i])
@@ -484,7 +488,7 @@ var entities = map[string]rune{"lt": '<', "gt": '>', "amp": '&', "quot": '"', "a
 // unentity decodes HTML character references: named ones of entities, &#N; and &#xH;.
 func unentity(in layer) layer {
 	b := in.b
-	var w builder
+	w := newBuilder(len(b))
 	for i := 0; i < len(b); {
 		if b[i] == '&' {
 			if j := bytes.IndexByte(b[i+1:min(len(b), i+12)], ';'); j > 0 {
@@ -528,7 +532,7 @@ func charRef(num []byte) (rune, bool) {
 // unpercent decodes %HH, and with plus also '+' as a space (form encoding).
 func unpercent(in layer, plus bool) layer {
 	b := in.b
-	var w builder
+	w := newBuilder(len(b))
 	for i := 0; i < len(b); {
 		if b[i] == '%' {
 			if v, ok := hexN(b, i+1, 2); ok {
