@@ -531,3 +531,61 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 	t.Logf("%d secrets searched for in %d places (%d runs' stdout and stderr, and every file; %d bytes): %d found",
 		len(all), len(places), len(outputs), bytesSearched, found)
 }
+
+// TestRedactionKeepsWhatTheUserSent: a server that refuses a PATCH and quotes the whole
+// request back (the way JSON.stringify writes it) has its message kept, with the URL the user
+// sent readable, and only the sensitive value of the same PATCH removed (issue 11, item 9).
+// A formula-like value stays neutralised in the CSV files.
+func TestRedactionKeepsWhatTheUserSent(t *testing.T) {
+	t.Parallel()
+	const cs = "crowdstrike_4_2_0_node_18_a3c9e1f042_1725350000"
+	refuse := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPatch {
+				h.ServeHTTP(w, r)
+				return
+			}
+			var doc struct {
+				Data []struct {
+					Attributes map[string]any `json:"attributes"`
+				} `json:"data"`
+			}
+			body, _ := io.ReadAll(r.Body)
+			_ = json.Unmarshal(body, &doc)
+			var attrs []string
+			for _, d := range doc.Data {
+				v, _ := d.Attributes["value"].(string)
+				attrs = append(attrs, `{"value":`+jsStringify(v, false)+`}`)
+			}
+			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid URL", strings.Join(attrs, ", ")+" is not a valid URL"))
+		})
+	}
+	fe := startFake(t, loadFixture(t), fake.Config{}, refuse)
+	dir := t.TempDir()
+	secretValue := `cs-"secret"-<` + secrettest.NewMarker() + `>`
+	rows := []intent{
+		{id: cs, key: "url", cell: "https://not a url.example/<path>&q=1"},
+		{id: cs, key: "uiUrl", cell: "=HYPERLINK(\"https://evil.example\")"},
+		{id: cs, key: "secret", cell: "${CS_SECRET}"},
+	}
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	o := run(t, dir, fe.env(dir, append(apiKeyEnv, "CS_SECRET="+secretValue)...), "apply", "changes.csv", "--yes", "--report-dir", "rep")
+	mustCode(t, o, 1, "apply refused by the server")
+	results := readFile(t, filepath.Join(dir, "rep", "results.csv"))
+	if !strings.Contains(results, `https://not a url.example/<path>&q=1`) || !strings.Contains(results, `HYPERLINK(\""https://evil.example\"")`) {
+		t.Errorf("the values the user sent are not in the server's message:\n%s", results)
+	}
+	if strings.Contains(results+o.stderr+o.stdout+readFile(t, filepath.Join(dir, "rep", "journal.jsonl")), secretValue[len(secretValue)-23:]) {
+		t.Errorf("the sensitive value leaked:\n%s", results)
+	}
+	if !strings.Contains(results, "(redacted)") {
+		t.Errorf("the sensitive value was not echoed, so not redacted:\n%s", results)
+	}
+	for _, rec := range readCSVFile(t, filepath.Join(dir, "rep", "failed.csv")) {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("failed.csv cell starts like a formula: %q", cell)
+			}
+		}
+	}
+}
