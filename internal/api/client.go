@@ -306,11 +306,6 @@ func (c *Client) addCredential(s string) {
 // later error cannot put it in a report.
 func (c *Client) addSecret(s string) { c.secrets.Add(s) }
 
-// Scrub removes every credential and every sensitive value the client knows of from s, in
-// any encoding secret.Set finds. Callers use it for text that came from the server by
-// another way than an *Error.
-func (c *Client) Scrub(s string) string { return c.secrets.Scrub(s) }
-
 // scrub removes the known secrets, and extra (the sensitive values of one request), from s.
 func (c *Client) scrub(s string, extra []string) string { return c.secrets.Scrub(s, extra...) }
 

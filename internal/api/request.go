@@ -381,9 +381,9 @@ func (c *Client) decode(cl call, r *response, attempts int, v any) error {
 		return &Error{Op: cl.op, HTTPStatus: r.status, Attempts: attempts,
 			Err: fmt.Errorf("%w: %s", ErrBadResponse, c.scrub(msg, cl.scrub))}
 	}
-	// The header is the server's text like any other: scrubbed before it is quoted, since
-	// quoting would write a secret in a form of its own.
-	ct := c.scrub(r.contentType(), cl.scrub)
+	// The header is the server's text like any other: scrubbed before it is quoted (quoting
+	// would write a secret in a form of its own), and cut short.
+	ct := c.clean(r.contentType(), cl.scrub, 200)
 	if !jsonMedia(r.contentType()) {
 		return bad(fmt.Sprintf("content type %q is not JSON%s", ct, c.snippet(cl, r.body)))
 	}
