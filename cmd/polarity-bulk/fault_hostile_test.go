@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"net/http"
 	"os"
@@ -184,6 +185,23 @@ func fixed(status int, contentType, body string) http.HandlerFunc {
 	}
 }
 
+// gzipBomb answers with n zero bytes, gzip-compressed (about n/1000 bytes on the wire).
+func gzipBomb(n int) http.HandlerFunc {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zero := make([]byte, 1<<20)
+	for written := 0; written < n; written += len(zero) {
+		_, _ = zw.Write(zero)
+	}
+	_ = zw.Close()
+	body := b.Bytes()
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", fake.MediaType)
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(body)
+	}
+}
+
 const loginPortal = `<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action="/sso">Single sign-on</form></body></html>`
 
 // TestHostileServer: answers no client should trust. Reading the state (plan, apply) must
@@ -210,6 +228,13 @@ func TestHostileServer(t *testing.T) {
 		{"patch-malformed-json", isPatch, fixed(200, fake.MediaType, `{"data":[`), `malformed JSON`},
 		{"patch-200-html", isPatch, fixed(200, "text/html", loginPortal), `content type "text/html" is not JSON`},
 		{"patch-422-html", isPatch, fixed(422, "text/html", loginPortal), `422 unprocessable entity`},
+		// Polarity's own answer for a stopped integration, under a 200: a refusal all the same.
+		{"patch-200-errors", isPatch, fixed(200, fake.MediaType, `{"errors":[{"title":"Failed to update integration options","detail":"Integration is not running"}]}`),
+			`the server reported errors in a 200 ok answer: Failed to update integration options: Integration is not running`},
+		{"list-200-errors", isList, fixed(200, fake.MediaType, `{"data":[],"errors":[{"title":"Database unavailable"}]}`),
+			`list integrations: the server reported errors in a 200 ok answer: Database unavailable`},
+		// 100 MB of zeros in 100 kB: the answer is cut at 1 MiB after decompression.
+		{"patch-gzip-bomb", isPatch, gzipBomb(100 << 20), `response too large \(over 1048576 bytes\)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -838,14 +838,14 @@ func journalApplied(t *testing.T, dir string) map[string]bool {
 	return out
 }
 
-// TestFaultInterruptResume: Ctrl-C (or SIGTERM) while two PATCHes are in flight. The run lets
+// TestFaultInterruptResume: Ctrl-C (or SIGTERM, or a hang-up) while two PATCHes are in flight. The run lets
 // them finish, sends nothing more, writes the full report and exits 130; every row has a
 // definite status. --resume then sends only what was not applied (exit 0), and a second
 // --resume sends nothing: no integration is ever patched twice, although the fake masks the
 // API keys, so that a plan alone would send them again.
 func TestFaultInterruptResume(t *testing.T) {
 	t.Parallel()
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			interruptResume(t, sig)

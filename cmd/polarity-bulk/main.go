@@ -12,7 +12,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A hang-up (the terminal or the SSH session went away) ends a run as Ctrl-C does: with
+	// the full report. A closed stdout or stderr gives EPIPE to the write instead of killing
+	// the process (Go's default for fds 1 and 2), and the cli stops writing to it.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// After the first signal the defaults come back, so a second Ctrl-C exits at once.
 	go func() { <-ctx.Done(); stop() }()
 	os.Exit(cli.Main(ctx, os.Args[1:], cli.OSStdio()))

@@ -102,7 +102,7 @@ func (c *Client) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cl := call{op: "log in", method: http.MethodPost, path: "/api/users/login", body: body, auth: authNone, quiet: true}
+	cl := call{op: "log in", method: http.MethodPost, path: "/api/users/login", body: body, auth: authNone, quiet: true, maxBody: MaxAuthBody}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
 		var e *Error
@@ -120,7 +120,7 @@ func (c *Client) login(ctx context.Context) error {
 
 // refresh runs GET /api/users/refresh with the current token; the caller holds authSem.
 func (c *Client) refresh(ctx context.Context, tok string) error {
-	cl := call{op: "refresh session", method: http.MethodGet, path: "/api/users/refresh", auth: authBearer, bearer: tok, quiet: true}
+	cl := call{op: "refresh session", method: http.MethodGet, path: "/api/users/refresh", auth: authBearer, bearer: tok, quiet: true, maxBody: MaxAuthBody}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (c *Client) Close(ctx context.Context) error {
 	if tok == "" {
 		return nil
 	}
-	_, _, err := c.do(ctx, call{op: "log out", method: http.MethodPost, path: "/api/users/logout", auth: authBearer, bearer: tok, quiet: true})
+	_, _, err := c.do(ctx, call{op: "log out", method: http.MethodPost, path: "/api/users/logout", auth: authBearer, bearer: tok, quiet: true, maxBody: MaxAuthBody})
 	var e *Error
 	if errors.As(err, &e) && e.HTTPStatus == http.StatusUnauthorized {
 		return nil // the token had lapsed already: logged out either way

@@ -38,11 +38,22 @@ const (
 	DefaultBurst = 1
 	// DefaultRetries is how many times a failed attempt is retried.
 	DefaultRetries = 5
-	// MaxRetryAfter caps one Retry-After pause, so a server asking for hours does not hang the
-	// run; the request is retried after the cap (and fails if the server still refuses).
-	MaxRetryAfter = 5 * time.Minute
-	// MaxBody caps the size of one answer.
+	// DefaultMaxWait bounds one pause a server asks for (Retry-After). A longer one is not
+	// waited for: the request fails at once, and so does every request that would have to wait
+	// for it, so that a server asking for a day does not hold the run for a day.
+	DefaultMaxWait = 10 * time.Minute
+	// DefaultRetryBudget is the size of the retry budget shared by every request of a client
+	// (see retryBudget).
+	DefaultRetryBudget = 500
+	// MaxBody caps the size of one answer, after decompression: a page of a thousand
+	// integrations is a few megabytes.
 	MaxBody = 64 << 20
+	// MaxPatchBody caps the answer to a PATCH, after decompression. The answer holds at most
+	// the options of one integration and is read only for its errors, so a larger one is a
+	// broken or hostile server; the cap keeps a gzip bomb to a megabyte per request in flight.
+	MaxPatchBody = 1 << 20
+	// MaxAuthBody caps the answers to login, refresh and logout, which hold a token.
+	MaxAuthBody = 1 << 20
 )
 
 // Backoff between retries: exponential from backoffBase, capped at backoffCap, with full jitter
@@ -74,6 +85,12 @@ type Config struct {
 	// Retries is how many times a failed attempt is retried (network errors, timeouts, 429,
 	// 502, 503, 504). Zero means DefaultRetries; a negative value means no retries.
 	Retries int
+	// MaxWait is the longest Retry-After pause honoured; a server asking for more fails the
+	// request with ErrWaitTooLong. Zero means DefaultMaxWait.
+	MaxWait time.Duration
+	// RetryBudget is the number of tokens in the retry budget shared by every request (see
+	// retryBudget). Zero means DefaultRetryBudget; a negative value means no budget at all.
+	RetryBudget int
 	// Logger receives debug and warning records; nil discards them. It never receives a
 	// token, a key, a password or an option value.
 	Logger *slog.Logger
@@ -98,6 +115,10 @@ type Client struct {
 	ua       string
 	limiter  *rate.Limiter
 	maxBody  int64
+	maxWait  time.Duration
+	budget   *retryBudget
+	// maxIntegrations is MaxIntegrations; tests lower it.
+	maxIntegrations int
 
 	pauseMu    sync.Mutex
 	pauseUntil time.Time // no request starts before this (Retry-After)
@@ -151,12 +172,27 @@ func New(cfg Config) (*Client, error) {
 		authSem:  make(chan struct{}, 1),
 		creds:    secret.NewSet(Redacted),
 		secrets:  secret.NewSet(Redacted),
+
+		maxIntegrations: MaxIntegrations,
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("timeout %s is negative", c.timeout)
+	}
+	c.maxWait = cfg.MaxWait
+	switch {
+	case c.maxWait == 0:
+		c.maxWait = DefaultMaxWait
+	case c.maxWait < 0:
+		return nil, fmt.Errorf("max wait %s is negative", c.maxWait)
+	}
+	switch {
+	case cfg.RetryBudget == 0:
+		c.budget = newRetryBudget(DefaultRetryBudget, c.maxWait)
+	case cfg.RetryBudget > 0:
+		c.budget = newRetryBudget(cfg.RetryBudget, c.maxWait)
 	}
 	switch {
 	case c.retries == 0:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
@@ -27,7 +28,37 @@ var (
 	// ErrBadResponse means an answer came back that the client cannot use: not JSON, malformed,
 	// too large, or missing what it must hold.
 	ErrBadResponse = errors.New("bad response")
+	// ErrRefused means a 2xx answer carried a JSON:API errors member: whatever its status, the
+	// server says the request failed (Polarity answers 200 {"errors": [...]} for an
+	// integration that is not running).
+	ErrRefused = errors.New("the server reported errors")
+	// ErrWaitTooLong means the server asked for a pause (Retry-After) longer than the client's
+	// MaxWait: the request was not sent again, and requests that would have to wait for that
+	// pause fail with it too.
+	ErrWaitTooLong = errors.New("server asked to wait too long")
+	// ErrRetryBudget means the retry budget shared by every request was spent: the server has
+	// refused so many requests that retrying more would only prolong a failing run.
+	ErrRetryBudget = errors.New("retry budget spent")
 )
+
+// waitError is ErrWaitTooLong with the pause asked for.
+type waitError struct {
+	asked, max time.Duration
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("server asked to wait %s, more than --max-wait %s", roundWait(e.asked), e.max)
+}
+
+func (e *waitError) Is(target error) bool { return target == ErrWaitTooLong }
+
+// roundWait shows a wait to the second, as Retry-After gives it.
+func roundWait(d time.Duration) time.Duration {
+	if d > time.Second {
+		return d.Round(time.Second)
+	}
+	return d
+}
 
 // Error is a failed call to the server. Op names the call and the item it concerns
 // ("patch integration abuseipdb_3_3_4_node_18_71ff23754e_1725342515"). It never holds a token,

@@ -19,6 +19,15 @@ var pageSizes = []int{1000, 300, 100}
 // maxPages stops a server that keeps sending new items from paging forever.
 const maxPages = 10000
 
+// MaxIntegrations is the most integrations Integrations reads. A real server has hundreds or a
+// few thousand; a server that keeps inventing new ones page after page would otherwise hold
+// the whole run's memory hostage.
+const MaxIntegrations = 100_000
+
+// maxListBytes bounds the answers one listing reads in all, for the same reason: 100,000
+// integrations of a usual size are about 250 MB of JSON.
+const maxListBytes = 512 << 20
+
 // Integrations reads every integration with its options through GET /api/integrations, with
 // as few pages as the server allows. With runningOnly, only integrations whose status is
 // "running" are returned (asked of the server and checked again here).
@@ -32,6 +41,7 @@ const maxPages = 10000
 func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Integration, error) {
 	var all []bulk.Integration
 	seen := map[string]bool{}
+	read := 0 // bytes of answers read
 	sizeIdx := 0
 	size := pageSizes[0]
 	for page := 1; ; page++ {
@@ -48,7 +58,8 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 		if page > 1 {
 			op = fmt.Sprintf("list integrations, page %d", page)
 		}
-		doc, err := c.getDocument(ctx, op, "/api/integrations", q)
+		doc, n, err := c.getDocument(ctx, op, "/api/integrations", q)
+		read += n
 		if err != nil {
 			var e *Error
 			if page == 1 && sizeIdx+1 < len(pageSizes) && errors.As(err, &e) &&
@@ -74,6 +85,11 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 				all = append(all, in)
 				fresh++
 			}
+		}
+		if len(all) > c.maxIntegrations || read > maxListBytes {
+			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf(
+				"%w: the server listed more than %d integrations (%d MB) and kept sending more: giving up (a real server has far fewer: is paging broken?)",
+				ErrBadResponse, c.maxIntegrations, read>>20)}
 		}
 		n, total := len(items), doc.total()
 		if n == 0 || fresh == 0 || n > size {
@@ -114,7 +130,7 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 	if id == "" {
 		return bulk.Integration{}, errors.New("get integration: empty id")
 	}
-	doc, err := c.getDocument(ctx, op, "/api/integrations/"+url.PathEscape(id), nil)
+	doc, _, err := c.getDocument(ctx, op, "/api/integrations/"+url.PathEscape(id), nil)
 	if err != nil {
 		return bulk.Integration{}, err
 	}
@@ -132,17 +148,18 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 		Err: fmt.Errorf("%w: the answer holds no integration %s", ErrBadResponse, id)}
 }
 
-func (c *Client) getDocument(ctx context.Context, op, path string, q url.Values) (*document, error) {
+// getDocument reads one JSON:API document; it also returns the size of the answer.
+func (c *Client) getDocument(ctx context.Context, op, path string, q url.Values) (*document, int, error) {
 	cl := call{op: op, method: http.MethodGet, path: path, query: q}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var doc document
 	if err := c.decode(cl, resp, attempts, &doc); err != nil {
-		return nil, err
+		return nil, len(resp.body), err
 	}
-	return &doc, nil
+	return &doc, len(resp.body), nil
 }
 
 // guard makes what the server sent safe to show. An option whose value holds a credential of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -181,5 +182,34 @@ func TestIntegrationPathEscaped(t *testing.T) {
 	}
 	if got != "/my%20polarity/api/integrations/a%2Fb%20c" {
 		t.Errorf("path %s", got)
+	}
+}
+
+// TestEndlessPages: a server that invents new integrations on every page is stopped once the
+// client has read its cap of integrations, with an error that says why, instead of paging on
+// until memory runs out. The cap is lowered here; MaxIntegrations is 100,000.
+func TestEndlessPages(t *testing.T) {
+	var requests atomic.Int64
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := requests.Add(1)
+		size, _ := strconv.Atoi(r.URL.Query().Get("page[size]"))
+		data := make([]any, size)
+		for i := range data {
+			data[i] = map[string]any{"id": fmt.Sprintf("int_%d_%d", n, i), "type": "integrations",
+				"attributes": map[string]any{"name": "Endless", "status": "running"}}
+		}
+		writeJSON(w, 200, map[string]any{"data": data})
+	}))
+	c := newKeyClient(t, ts.URL, nil)
+	c.maxIntegrations = 2500
+	_, err := c.Integrations(ctxT(t), false)
+	if !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "the server listed more than 2500 integrations") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := requests.Load(); got != 3 {
+		t.Errorf("%d pages read, want 3 (the one that passed the cap included)", got)
+	}
+	if MaxIntegrations != 100_000 {
+		t.Errorf("MaxIntegrations = %d", MaxIntegrations)
 	}
 }

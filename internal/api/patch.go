@@ -49,7 +49,7 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 	for _, s := range secrets {
 		c.addSecret(s)
 	}
-	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets}
+	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets, maxBody: MaxPatchBody}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
 		out := Outcome{Attempts: attempts}

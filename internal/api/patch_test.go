@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -224,5 +227,91 @@ func TestPatchRedirectNotFollowed(t *testing.T) {
 	// GETs follow redirects: the answer names vt_1, which is not what was asked.
 	if _, err := c.Integration(ctxT(t), "old"); !errors.Is(err, ErrBadResponse) {
 		t.Errorf("redirected GET: %v", err)
+	}
+}
+
+// TestErrorsMemberIsAFailure: an answer that carries a JSON:API errors member is a refusal
+// whatever its status, 2xx included, with the server's details pinned on the options its
+// pointers name. An errors member that is null or an empty list is no error.
+func TestErrorsMemberIsAFailure(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   string // the error; empty: success
+	}{
+		{"200 not running", 200, `{"errors":[{"title":"Failed to update integration options","detail":"Integration is not running"}]}`,
+			"patch integration vt_1: the server reported errors in a 200 ok answer: Failed to update integration options: Integration is not running"},
+		{"201 with data and errors", 201, `{"data":[],"errors":[{"title":"Invalid value","source":{"pointer":"/data/1/attributes/value"}}]}`,
+			"patch integration vt_1: the server reported errors in a 201 created answer: option maxAge: Invalid value"},
+		{"200 errors of another shape", 200, `{"errors":{"detail":"nope"}}`,
+			"patch integration vt_1: the server reported errors in a 200 ok answer: the answer holds an errors member the client cannot read"},
+		{"200 errors null", 200, `{"data":[],"errors":null}`, ""},
+		{"200 errors empty", 200, `{"data":[],"errors":[]}`, ""},
+		{"200 errors inside data", 200, `{"data":[{"id":"vt_1-k","attributes":{"errors":["x"]}}]}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/vnd.api+json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			c := newKeyClient(t, ts.URL, nil)
+			items := []PatchItem{{Key: "minimumSeverity", Value: payload(`"Low"`)}, {Key: "maxAge", Value: payload(`400`)}}
+			out, err := c.Patch(ctxT(t), "vt_1", items)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want success", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.want || !errors.Is(err, ErrRefused) {
+				t.Fatalf("err = %v\nwant  %s", err, tc.want)
+			}
+			if out != (Outcome{HTTPStatus: tc.status, Attempts: 1}) {
+				t.Errorf("outcome %+v", out)
+			}
+		})
+	}
+
+	// Reads too: a list answered 200 with errors is not an empty list.
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"data": []any{}, "errors": []any{map[string]any{"title": "Database unavailable"}}})
+	}))
+	c := newKeyClient(t, ts.URL, nil)
+	_, err := c.Integrations(ctxT(t), false)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "list integrations: the server reported errors in a 200 ok answer: Database unavailable") {
+		t.Fatalf("list: err = %v", err)
+	}
+}
+
+// TestPatchAnswerLimit: the answer to a PATCH is read to MaxPatchBody at most, counted after
+// decompression, so a gzip bomb costs a megabyte, not what it inflates to; reads keep the
+// larger limit.
+func TestPatchAnswerLimit(t *testing.T) {
+	big := `{"data":[{"id":"vt_1-k","type":"integration-option","attributes":{"value":"` + strings.Repeat("a", MaxPatchBody) + `"}}]}`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, big)
+	zw.Close()
+	for _, compressed := range []bool{false, true} {
+		ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.api+json")
+			if compressed {
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Write(gz.Bytes())
+				return
+			}
+			io.WriteString(w, big)
+		}))
+		c := newKeyClient(t, ts.URL, nil)
+		_, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+		if !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), fmt.Sprintf("response too large (over %d bytes)", MaxPatchBody)) {
+			t.Errorf("gzip %v: err = %v", compressed, err)
+		}
+	}
+	if gz.Len() > 64<<10 {
+		t.Fatalf("the bomb is %d bytes compressed", gz.Len())
 	}
 }

@@ -36,6 +36,8 @@ type call struct {
 	quiet bool
 	// scrub lists strings (option values sent) that must not appear in error text.
 	scrub []string
+	// maxBody caps the answer's size after decompression; zero means the client's maxBody.
+	maxBody int64
 }
 
 type authMode int
@@ -61,9 +63,19 @@ var errTooLarge = errors.New("response too large")
 // do sends c's request with the rate limit, the shared pause, the per-attempt timeout, retries
 // and the one re-login on 401. It returns the 2xx answer, or an *Error; attempts counts the
 // requests sent either way.
+//
+// Waiting is bounded three ways: a pause longer than maxWait is not waited for (the call fails
+// with ErrWaitTooLong); each retry and pause is paid from the retry budget shared by every call
+// (the call fails with ErrRetryBudget once it is spent); and the waits end at once when the
+// context's wait signal ends (see KeepInFlight), while a request already sent is answered.
 func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 	attempts, failures := 0, 0
 	relogged := false
+	lastStatus := 0
+	var lastItems []ErrorItem
+	// refund is what a success gives back to the retry budget: the cost of the retry that
+	// got through, or a token for an answer at the first attempt.
+	refund := float64(successRefund)
 	fail := func(e *Error) (*response, int, error) {
 		e.Attempts = attempts
 		e.Err = c.scrubErr(e.Err, cl.scrub)
@@ -72,6 +84,28 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			e.Items[i].Detail = c.clean(e.Items[i].Detail, cl.scrub, maxItemText)
 		}
 		return nil, attempts, e
+	}
+	// waitFailed is the error of a call whose wait before the next attempt ended early.
+	waitFailed := func(err error) (*response, int, error) {
+		e := &Error{Op: cl.op, HTTPStatus: lastStatus, Items: lastItems, Err: err}
+		if errors.Is(err, ErrRetryBudget) {
+			if attempts > 0 {
+				e.Err = fmt.Errorf("not retried: %w", err)
+			} else {
+				e.Err = fmt.Errorf("not sent: %w", err)
+			}
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if attempts > 0 {
+				e.Err = fmt.Errorf("interrupted while waiting to retry: %w", err)
+			} else {
+				e.Err = fmt.Errorf("interrupted before it was sent: %w", err)
+			}
+			if ctx.Err() != nil {
+				e.Err = ctx.Err() // the caller's own cancellation, as it gave it
+			}
+		}
+		return fail(e)
 	}
 	for {
 		token := cl.bearer
@@ -82,7 +116,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			}
 		}
 		if err := c.waitTurn(ctx); err != nil {
-			return fail(&Error{Op: cl.op, Err: err})
+			return waitFailed(err)
 		}
 		attempts++
 		resp, err := c.attempt(ctx, cl, token, attempts)
@@ -91,26 +125,38 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			case ctx.Err() != nil:
 				return fail(&Error{Op: cl.op, Err: ctx.Err()})
 			case errors.Is(err, errTooLarge):
-				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (over %d bytes)", ErrBadResponse, errTooLarge, c.maxBody)})
+				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (over %d bytes)", ErrBadResponse, errTooLarge, c.bodyLimit(cl))})
 			case permanent(err):
 				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
 			}
 			// Retried whatever the method, PATCH included: the attempt may have reached the
 			// server, but a PATCH carries full values, so sending it twice is harmless.
+			lastStatus, lastItems = 0, nil
 			failures++
 			if failures > c.retries {
 				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
 			}
+			if !c.budget.take(retryNetCost) {
+				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (not retried: %w)", ErrConnection, err, errBudget)})
+			}
+			refund = retryNetCost
 			wait := backoff(failures)
 			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "reason", c.scrub(err.Error(), cl.scrub), "wait", wait)
 			if err := sleep(ctx, wait); err != nil {
-				return fail(&Error{Op: cl.op, Err: err})
+				return waitFailed(err)
 			}
 			continue
 		}
 
 		switch s := resp.status; {
 		case s >= 200 && s <= 299:
+			if items, ok := c.errorMember(resp); ok {
+				// Whatever the status, an answer with errors is a refusal (Polarity says
+				// 200 {"errors": [...]} for an integration that is not running).
+				return fail(&Error{Op: cl.op, HTTPStatus: s, Items: items,
+					Err: fmt.Errorf("%w in a %s answer", ErrRefused, statusText(s))})
+			}
+			c.budget.refund(refund)
 			return resp, attempts, nil
 
 		case s == http.StatusUnauthorized && cl.auth == authSession && c.apiKey == "" && !relogged:
@@ -124,15 +170,29 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 
 		case s == http.StatusTooManyRequests || s == http.StatusBadGateway ||
 			s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
-			// Whether or not this request is retried, everyone else pauses as asked.
 			ra, hasRA := retryAfter(resp.header.Get("Retry-After"), time.Now())
+			// Whether or not this request is retried, everyone else pauses as asked; a pause
+			// over maxWait makes the requests that would wait for it fail instead.
 			if hasRA {
 				c.pause(ra, cl.op, s)
+			}
+			if hasRA && ra > c.maxWait {
+				e := c.statusError(cl, resp)
+				e.Err = &waitError{asked: ra, max: c.maxWait}
+				return fail(e)
 			}
 			failures++
 			if failures > c.retries {
 				return fail(c.statusError(cl, resp))
 			}
+			// The pause itself is paid for in waitTurn, by every request that waits for it.
+			if !c.budget.take(retryCost) {
+				e := c.statusError(cl, resp)
+				e.Err = fmt.Errorf("not retried: %w", errBudget)
+				return fail(e)
+			}
+			refund = retryCost
+			lastStatus, lastItems = s, parseErrorItems(resp.body)
 			if hasRA {
 				// waitTurn sleeps through the pause before the next attempt.
 				c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "status", s, "retry_after", ra)
@@ -141,7 +201,7 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			wait := backoff(failures)
 			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "status", s, "wait", wait)
 			if err := sleep(ctx, wait); err != nil {
-				return fail(&Error{Op: cl.op, HTTPStatus: s, Err: err})
+				return waitFailed(err)
 			}
 			continue
 
@@ -149,6 +209,40 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			return fail(c.statusError(cl, resp))
 		}
 	}
+}
+
+// errBudget is ErrRetryBudget as errors say it.
+var errBudget = fmt.Errorf("%w: the server refused too many requests of this run", ErrRetryBudget)
+
+// bodyLimit is the most of an answer the call reads.
+func (c *Client) bodyLimit(cl call) int64 {
+	if cl.maxBody > 0 && cl.maxBody < c.maxBody {
+		return cl.maxBody
+	}
+	return c.maxBody
+}
+
+// errorMember reads the JSON:API errors member of an answer. It reports false when there is
+// none, or it is null or an empty list; an errors member of another shape still counts.
+func (c *Client) errorMember(r *response) ([]ErrorItem, bool) {
+	if !jsonMedia(r.contentType()) || !bytes.Contains(r.body, []byte(`"errors"`)) {
+		return nil, false
+	}
+	var doc struct {
+		Errors json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(r.body, &doc) != nil {
+		return nil, false // not JSON: decode says so
+	}
+	raw := bytes.TrimSpace(doc.Errors)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) || bytes.Equal(raw, []byte("[]")) {
+		return nil, false
+	}
+	items := parseErrorItems(r.body)
+	if len(items) == 0 {
+		items = []ErrorItem{{Detail: "the answer holds an errors member the client cannot read"}}
+	}
+	return items, true
 }
 
 // attempt sends one request under its own timeout, which starts only after the rate limiter
@@ -186,7 +280,7 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 	res, err := c.hc.Do(req)
 	var data []byte
 	if err == nil {
-		data, err = readBody(res.Body, c.maxBody)
+		data, err = readBody(res.Body, c.bodyLimit(cl))
 		res.Body.Close()
 	}
 	if err != nil {
@@ -258,13 +352,20 @@ func (c *Client) waitTurn(ctx context.Context) error {
 	}
 }
 
+// waitPause sleeps through the shared pause, or fails at once when what is left of it is
+// longer than maxWait or more than the retry budget can pay for. Every request that waits
+// pays for its wait: many workers sitting out one long pause cost what many long waits cost.
 func (c *Client) waitPause(ctx context.Context) error {
 	for {
-		c.pauseMu.Lock()
-		d := time.Until(c.pauseUntil)
-		c.pauseMu.Unlock()
+		d := c.pauseLeft()
 		if d <= 0 {
 			return nil
+		}
+		if d > c.maxWait {
+			return &waitError{asked: d, max: c.maxWait}
+		}
+		if !c.budget.take(c.budget.pauseCost(d)) {
+			return errBudget
 		}
 		if err := sleep(ctx, d); err != nil {
 			return err
@@ -272,7 +373,7 @@ func (c *Client) waitPause(ctx context.Context) error {
 	}
 }
 
-// pause stops every request from starting for d (at most MaxRetryAfter).
+// pause stops every request from starting for d.
 func (c *Client) pause(d time.Duration, op string, status int) {
 	if d <= 0 {
 		return
@@ -284,13 +385,28 @@ func (c *Client) pause(d time.Duration, op string, status int) {
 		c.pauseUntil = until
 	}
 	c.pauseMu.Unlock()
-	if longer {
+	switch {
+	case !longer:
+	case d <= c.maxWait:
 		c.log.Warn("server asked to wait; pausing all requests", "op", op, "status", status, "wait", d)
+	default:
+		c.log.Warn("server asked to wait longer than the longest wait allowed; requests fail until then",
+			"op", op, "status", status, "wait", roundWait(d), "max_wait", c.maxWait)
 	}
 }
 
-// retryAfter reads a Retry-After header, delta-seconds or HTTP-date, capped at MaxRetryAfter.
-// It reports false when the header is absent, unreadable or asks for no wait.
+// pauseLeft is what remains of the shared pause.
+func (c *Client) pauseLeft() time.Duration {
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	return max(0, time.Until(c.pauseUntil))
+}
+
+// maxRetryAfter is where a Retry-After stops being read: past it every wait is "too long".
+const maxRetryAfter = 100 * 365 * 24 * time.Hour
+
+// retryAfter reads a Retry-After header, delta-seconds or HTTP-date. It reports false when the
+// header is absent, unreadable or asks for no wait. Waits past a century read as a century.
 func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	h = strings.TrimSpace(h)
 	if h == "" {
@@ -301,8 +417,8 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 		if secs <= 0 || secs != secs {
 			return 0, false
 		}
-		if secs > MaxRetryAfter.Seconds() {
-			return MaxRetryAfter, true
+		if secs > maxRetryAfter.Seconds() {
+			return maxRetryAfter, true
 		}
 		d = time.Duration(secs * float64(time.Second))
 	} else if t, err := http.ParseTime(h); err == nil {
@@ -313,7 +429,7 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	if d <= 0 {
 		return 0, false
 	}
-	return min(d, MaxRetryAfter), true
+	return min(d, maxRetryAfter), true
 }
 
 // backoff is the wait before retry n (from 1): full jitter over an exponential bound.
@@ -325,8 +441,29 @@ func backoff(n int) time.Duration {
 	return rand.N(bound) + 1
 }
 
-// sleep waits for d or until ctx is done.
+// waitKey is the context key of KeepInFlight's wait signal.
+type waitKey struct{}
+
+// KeepInFlight returns a context for calls whose requests must be answered once sent, even
+// after ctx ends: a PATCH in flight when the user presses Ctrl-C must finish, or nobody knows
+// whether it was applied. The requests made under it are never cancelled (each still has its
+// timeout); the waits between them (the rate limiter, a Retry-After pause, the backoff before a
+// retry) end as soon as ctx does, and the call then fails with ctx's error, telling how many
+// attempts it made.
+func KeepInFlight(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), waitKey{}, ctx)
+}
+
+// sleep waits for d or until ctx, or the wait signal KeepInFlight put in it, is done.
 func sleep(ctx context.Context, d time.Duration) error {
+	var stop <-chan struct{}
+	w, _ := ctx.Value(waitKey{}).(context.Context)
+	if w != nil {
+		if err := w.Err(); err != nil {
+			return err
+		}
+		stop = w.Done()
+	}
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -337,6 +474,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stop:
+		return w.Err()
 	}
 }
 

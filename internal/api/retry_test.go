@@ -125,8 +125,8 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
-// TestRetryAfter honours the header in seconds and as an HTTP date, caps it, and ignores it
-// when unreadable.
+// TestRetryAfter honours the header in seconds and as an HTTP date, up to the longest wait
+// allowed included, and ignores it when unreadable.
 func TestRetryAfter(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -137,8 +137,8 @@ func TestRetryAfter(t *testing.T) {
 		{"429 seconds", 429, func(time.Time) string { return "7" }, 7 * time.Second},
 		{"503 seconds", 503, func(time.Time) string { return "2" }, 2 * time.Second},
 		{"429 http date", 429, func(now time.Time) string { return now.Add(10 * time.Second).UTC().Format(http.TimeFormat) }, 10 * time.Second},
-		{"capped", 429, func(time.Time) string { return "86400" }, MaxRetryAfter},
-		{"date capped", 429, func(now time.Time) string { return now.Add(48 * time.Hour).UTC().Format(http.TimeFormat) }, MaxRetryAfter},
+		{"max wait", 429, func(time.Time) string { return "600" }, DefaultMaxWait},
+		{"date at max wait", 503, func(now time.Time) string { return now.Add(DefaultMaxWait).UTC().Format(http.TimeFormat) }, DefaultMaxWait},
 		{"past date", 429, func(now time.Time) string { return now.Add(-time.Hour).UTC().Format(http.TimeFormat) }, 0},
 		{"garbage", 429, func(time.Time) string { return "soon" }, 0},
 	}

@@ -26,6 +26,17 @@ type Patcher interface {
 	Patch(ctx context.Context, integrationID string, items []api.PatchItem) (api.Outcome, error)
 }
 
+// Recorder keeps the journal of a run: what is about to be sent, and what each integration
+// ended as. *Journal is one.
+type Recorder interface {
+	// Sending is called for each integration before its PATCH is sent, in dispatch order, one
+	// call at a time: the entry it writes (with the options' state before the change) must be
+	// kept before the server can change anything.
+	Sending(bulk.Target) error
+	// Record is called once per finished integration, one call at a time.
+	Record(bulk.Result) error
+}
+
 // Options tune a run.
 type Options struct {
 	// Concurrency is the number of PATCHes in flight at once; it must be at least 1.
@@ -35,8 +46,13 @@ type Options struct {
 	// Done holds the results of integrations applied by an earlier, interrupted run of the same
 	// file (--resume): they are not sent again.
 	Done map[string]bulk.Result
+	// Journal, when not nil, records the run. An error from it stops dispatching at once: a
+	// PATCH is never sent unless the journal holds what it changes, so that neither a resume
+	// nor backup.csv loses the state it replaced. The run then ends with ErrAborted wrapping
+	// ErrJournal.
+	Journal Recorder
 	// OnResult is called once per finished integration, one call at a time, in completion
-	// order. It is where progress is shown and the journal is written.
+	// order, after the journal recorded it. It is where progress is shown.
 	OnResult func(bulk.Result)
 	// Now is the clock for durations; nil means time.Now.
 	Now func() time.Time
@@ -47,15 +63,24 @@ type Options struct {
 var ErrInterrupted = errors.New("interrupted")
 
 // ErrAborted means the run stopped dispatching because of a condition that would fail every
-// other integration too (the server refused the credentials): the results say what was and
-// was not applied, and the error wraps the cause.
+// other integration too (the server refused the credentials, asked to wait longer than
+// allowed or refused so much that the retry budget is spent; the journal cannot be written):
+// the results say what was and was not applied, and the error wraps the cause.
 var ErrAborted = errors.New("run stopped")
+
+// ErrJournal marks a journal that could not be written.
+var ErrJournal = errors.New("journal not written")
+
+// runEnding reports whether a PATCH's error would be every other PATCH's too.
+func runEnding(err error) bool {
+	return errors.Is(err, api.ErrAuth) || errors.Is(err, api.ErrWaitTooLong) || errors.Is(err, api.ErrRetryBudget)
+}
 
 // Run applies the plan and returns one Result per target, in the plan's order. Integrations
 // without updates are "unchanged" and get no request. Once ctx is cancelled no new PATCH is
-// dispatched, PATCHes already in flight finish (with their retries), and the rest are
-// "not-attempted"; Run then returns the results with ErrInterrupted. A failed integration is a
-// Result, never an error.
+// dispatched, PATCHes already on the wire finish, waits for a retry end at once (see
+// api.KeepInFlight), and the rest are "not-attempted"; Run then returns the results with
+// ErrInterrupted. A failed integration is a Result, never an error.
 func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Result, error) {
 	if opt.Concurrency < 1 {
 		return nil, fmt.Errorf("concurrency must be at least 1, not %d", opt.Concurrency)
@@ -65,14 +90,20 @@ func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Res
 		now = time.Now
 	}
 	results := make([]bulk.Result, len(p.Targets))
-	var mu sync.Mutex // serializes OnResult
+	var abort atomic.Pointer[error] // the first run-ending cause
+	stop := func(err error) { abort.CompareAndSwap(nil, &err) }
+	var mu sync.Mutex // serializes the journal's Record and OnResult
 	report := func(r bulk.Result) {
-		if opt.OnResult == nil {
-			return
-		}
 		mu.Lock()
 		defer mu.Unlock()
-		opt.OnResult(r)
+		if opt.Journal != nil {
+			if err := opt.Journal.Record(r); err != nil {
+				stop(fmt.Errorf("%w: %w", ErrJournal, err))
+			}
+		}
+		if opt.OnResult != nil {
+			opt.OnResult(r)
+		}
 	}
 
 	var todo []int
@@ -90,13 +121,13 @@ func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Res
 		}
 	}
 
-	// In-flight requests must finish even after an interrupt, so workers get a context that
-	// is never cancelled; the per-request timeout and the retry budget bound them.
-	work := context.WithoutCancel(ctx)
+	// In-flight requests must finish even after an interrupt, so workers get a context whose
+	// requests are never cancelled; the per-request timeout bounds them, and the waits between
+	// attempts still end with ctx.
+	work := api.KeepInFlight(ctx)
 	var g errgroup.Group
 	sem := make(chan struct{}, opt.Concurrency)
 	var failed atomic.Int64
-	var abort atomic.Pointer[error] // the first run-ending cause
 	interrupted := false
 dispatch:
 	for _, i := range todo {
@@ -117,16 +148,30 @@ dispatch:
 			break
 		}
 		t := p.Targets[i]
+		if opt.Journal != nil {
+			mu.Lock()
+			err := abortErr(&abort)
+			if err == nil {
+				if err = opt.Journal.Sending(t); err != nil {
+					stop(fmt.Errorf("%w: %w", ErrJournal, err))
+				}
+			}
+			mu.Unlock()
+			if err != nil {
+				<-sem
+				break
+			}
+		}
 		g.Go(func() error {
 			r, err := send(work, srv, t, now)
 			if r.Status == bulk.StatusFailed {
 				failed.Add(1)
 			}
-			if errors.Is(err, api.ErrAuth) {
-				abort.CompareAndSwap(nil, &err)
+			if runEnding(err) {
+				stop(err)
 			}
 			// The PATCH is answered: its slot goes to the next one before the result is
-			// reported, so that OnResult (the journal's disk sync, one at a time) never holds
+			// reported, so that reporting (the journal's disk sync, one at a time) never holds
 			// PATCHes back. The failure above is counted first, for --max-failures.
 			<-sem
 			results[i] = r
@@ -142,6 +187,14 @@ dispatch:
 		return results, fmt.Errorf("%w: %w", ErrAborted, *cause)
 	}
 	return results, nil
+}
+
+// abortErr is the run-ending cause recorded so far, or nil.
+func abortErr(p *atomic.Pointer[error]) error {
+	if e := p.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // send PATCHes one target and turns the answer into its Result; the error is the PATCH's, for
@@ -162,11 +215,15 @@ func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time)
 	start := now()
 	out, err := srv.Patch(ctx, t.ID, items)
 	var r bulk.Result
-	if err != nil {
+	switch {
+	case err == nil:
+		r = settle(t, bulk.StatusApplied, "")
+	case out.Attempts == 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || runEnding(err)):
+		// Stopped while it waited for its first attempt: nothing reached the server.
+		r = settle(t, bulk.StatusNotAttempted, err.Error())
+	default:
 		r = settle(t, bulk.StatusFailed, err.Error())
 		attribute(&r, err)
-	} else {
-		r = settle(t, bulk.StatusApplied, "")
 	}
 	r.HTTPStatus, r.Attempts, r.Duration = out.HTTPStatus, out.Attempts, now().Sub(start)
 	return r, err

@@ -224,17 +224,36 @@ func TestVerify(t *testing.T) {
 		{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"u"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
 	}}}
 	Verify(res, state)
-	if res[0].Status != bulk.StatusApplied || res[0].Options[0].Verified == nil || !*res[0].Options[0].Verified || !*res[0].Options[2].Verified {
+	// apiKey: a masked password, whose new value the server may have ignored: unknown, not
+	// verified; its integration stays applied.
+	if res[0].Status != bulk.StatusApplied || res[0].Options[0].Verified != bulk.VerifyUnknown || res[0].Options[2].Verified != bulk.VerifyOK {
 		t.Fatalf("verified %+v", res[0])
 	}
-	if res[0].Options[1].Verified != nil {
+	if res[0].Options[1].Verified != bulk.VerifyNone {
 		t.Fatal("unchanged option verified")
 	}
 	state["a"].Options[2].Value = json.RawMessage(`"other"`)
 	res = []bulk.Result{settle(target("a", true), bulk.StatusApplied, "")}
 	Verify(res, state)
-	if res[0].Status != bulk.StatusFailed || *res[0].Options[2].Verified || res[0].Options[2].Status != bulk.StatusFailed {
+	if res[0].Status != bulk.StatusFailed || res[0].Options[2].Verified != bulk.VerifyMismatch || res[0].Options[2].Status != bulk.StatusFailed {
 		t.Fatalf("mismatch not caught: %+v", res[0])
+	}
+	// A permission change alone is checked in full, masked value or not.
+	perm := target("p", true)
+	perm.Changes[0].Send = bulk.Payload{}
+	perm.Changes[0].FlagsChange, perm.Changes[0].ValueChanges = true, false
+	res = []bulk.Result{settle(perm, bulk.StatusApplied, "")}
+	Verify(res, map[string]bulk.Integration{"p": {ID: "p", Options: state["a"].Options}})
+	if res[0].Options[0].Verified != bulk.VerifyOK {
+		t.Errorf("permission-only change of a masked password: %q, want verified", res[0].Options[0].Verified)
+	}
+	// In results JSON: true, false, or the text.
+	for v, want := range map[bulk.Verification]string{bulk.VerifyOK: "true", bulk.VerifyMismatch: "false", bulk.VerifyUnknown: `"unknown (value unreadable)"`} {
+		b, _ := json.Marshal(v)
+		var back bulk.Verification
+		if string(b) != want || json.Unmarshal(b, &back) != nil || back != v {
+			t.Errorf("%q marshals as %s (back %q), want %s", v, b, back, want)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -29,21 +31,37 @@ type JournalHeader struct {
 	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
 }
 
-// journalEntry is one finished integration, or (Digests set) new digests of the run's values.
+// journalEntry is one line after the header: an integration about to be sent (Sending), one
+// finished, or (Digests set) new digests of the run's values.
 type journalEntry struct {
-	Result bulk.Result `json:"result"`
+	// Sending marks the entry written before the integration's PATCH: its Result is the plan
+	// for it (status not-attempted), there to keep the state before the change.
+	Sending bool        `json:"sending,omitempty"`
+	Result  bulk.Result `json:"result"`
 	// Previous holds each option's value before the run, for backup.csv; secrets only when the
 	// journal was opened with secrets allowed (then the file is 0600).
 	Previous map[string]json.RawMessage `json:"previous,omitempty"`
 	Digests  *secret.Digests            `json:"value_digests,omitempty"`
 }
 
-// Journal records each finished integration as the run goes, one JSON line each, synced to
-// disk, so that even a killed process can be resumed without sending again what it applied.
+// Journal records the run as it goes, one JSON line each, so that even a killed process can be
+// resumed without sending again what it applied and without losing the state it replaced:
+// before each PATCH, the integration's options as they were (Sending); after it, the outcome
+// (Record). It is safe for concurrent use. The first failed write fails every later one: a
+// line may have been cut, and nothing is sent once the journal cannot keep up.
 type Journal struct {
-	f        *os.File
+	mu       sync.Mutex
+	f        journalFile
 	secrets  bool
 	lastSync time.Time
+	err      error // the first failure; sticky
+}
+
+// journalFile is what a journal writes to: an *os.File, or a failing one in tests.
+type journalFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
 }
 
 // syncEvery bounds how often the journal is synced to disk. Each line is written at once, so
@@ -116,22 +134,41 @@ func (j *Journal) RecordDigests(d secret.Digests) error {
 	return j.writeLine(journalEntry{Digests: &d})
 }
 
+// Sending appends the entry that must be on disk before t's PATCH is sent: the plan for t,
+// with the value of each option it changes as it was before (secrets only when the journal
+// allows them). A resume takes the state before the run from it, even when the outcome of the
+// PATCH never got written.
+func (j *Journal) Sending(t bulk.Target) error {
+	r := bulk.Result{ID: t.ID, Name: t.Name, Status: bulk.StatusNotAttempted}
+	for _, c := range t.Changes {
+		r.Options = append(r.Options, bulk.OptionResult{Change: c, Status: bulk.StatusNotAttempted})
+	}
+	return j.writeLine(journalEntry{Sending: true, Result: r, Previous: j.previous(r)})
+}
+
 // Record appends a finished integration. Only applied and failed integrations matter for a
 // resume; the rest are recorded for the reader's benefit.
 func (j *Journal) Record(r bulk.Result) error {
 	e := journalEntry{Result: r}
 	if r.Status == bulk.StatusApplied || r.Status == bulk.StatusFailed {
-		for _, o := range r.Options {
-			if o.Status == bulk.StatusUnchanged || !o.Current.Present() || (o.Sensitive && !j.secrets) {
-				continue
-			}
-			if e.Previous == nil {
-				e.Previous = map[string]json.RawMessage{}
-			}
-			e.Previous[o.Key] = o.Current.Bytes()
-		}
+		e.Previous = j.previous(r)
 	}
 	return j.writeLine(e)
+}
+
+// previous lists the readable values before the change of the options r updates.
+func (j *Journal) previous(r bulk.Result) map[string]json.RawMessage {
+	var prev map[string]json.RawMessage
+	for _, o := range r.Options {
+		if o.Action != bulk.ActionUpdate || !o.Current.Present() || (o.Sensitive && !j.secrets) {
+			continue
+		}
+		if prev == nil {
+			prev = map[string]json.RawMessage{}
+		}
+		prev[o.Key] = o.Current.Bytes()
+	}
+	return prev
 }
 
 func (j *Journal) writeLine(v any) error {
@@ -139,8 +176,14 @@ func (j *Journal) writeLine(v any) error {
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write journal: %w", err)
+		j.err = fmt.Errorf("write journal: %w", err)
+		return j.err
 	}
 	if time.Since(j.lastSync) < syncEvery {
 		return nil
@@ -148,42 +191,121 @@ func (j *Journal) writeLine(v any) error {
 	return j.sync()
 }
 
+// sync syncs the file; the caller holds mu.
 func (j *Journal) sync() error {
 	j.lastSync = time.Now()
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync journal: %w", err)
+		j.err = fmt.Errorf("sync journal: %w", err)
+		return j.err
 	}
 	return nil
 }
 
-// Close syncs and closes the journal file.
+// Err is the journal's first failure, nil while every write went through.
+func (j *Journal) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// Close syncs and closes the journal file. It returns the journal's first failure, if any.
 func (j *Journal) Close() error {
-	err := j.sync()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return j.err
+	}
+	var err error
+	if j.err == nil {
+		err = j.sync()
+	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	j.f = nil
+	if j.err == nil {
+		j.err = err
+	}
+	return j.err
 }
 
 // ReadJournal reads a report directory's journal: its header and the last recorded result of
 // each integration that was applied. A torn last line (the process was killed while writing)
 // is ignored. Results carry the options' previous values where the journal kept them.
 func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
-	var h JournalHeader
-	f, err := report.OpenRegular(filepath.Join(dir, JournalName), os.O_RDONLY, 0)
+	done := map[string]bulk.Result{}
+	h, err := scanJournal(dir, func(e journalEntry) {
+		if e.Sending {
+			return // the outcome, if it was written, comes later
+		}
+		r := e.Result
+		if r.Status != bulk.StatusApplied {
+			// The last word counts: a later entry (a failed read-back) overrides an earlier one.
+			delete(done, r.ID)
+			return
+		}
+		done[r.ID] = withPrevious(r, e.Previous)
+	})
 	if err != nil {
-		return h, nil, fmt.Errorf("read journal: %w", err)
+		return h, nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return h, done, nil
+}
+
+// ReadBefore reads, from a report directory's journal, the state of each option before the
+// first PATCH of the run (and of its resumes) that was to change it, by integration id and
+// option key: from the entry written before that PATCH was sent, or from its outcome in a
+// journal of an older version. Only options that were to be updated are listed; their Current
+// is empty when the journal did not keep the value (a secret, or unreadable).
+func ReadBefore(dir string) (map[string]map[string]bulk.Change, error) {
+	before := map[string]map[string]bulk.Change{}
+	_, err := scanJournal(dir, func(e journalEntry) {
+		r := withPrevious(e.Result, e.Previous)
+		if !e.Sending && r.Status != bulk.StatusApplied && r.Status != bulk.StatusFailed {
+			return
+		}
+		for _, o := range r.Options {
+			if o.Action != bulk.ActionUpdate {
+				continue
+			}
+			if before[r.ID] == nil {
+				before[r.ID] = map[string]bulk.Change{}
+			}
+			if _, seen := before[r.ID][o.Key]; !seen {
+				before[r.ID][o.Key] = o.Change
+			}
+		}
+	})
+	return before, err
+}
+
+// withPrevious puts the previous values an entry kept back into its options.
+func withPrevious(r bulk.Result, prev map[string]json.RawMessage) bulk.Result {
+	for i := range r.Options {
+		if v, ok := prev[r.Options[i].Key]; ok {
+			r.Options[i].Current = bulk.NewPayload(v)
+		}
+	}
+	return r
+}
+
+// scanJournal reads the header of dir's journal and hands each complete entry about an
+// integration to f, in order. The header it returns carries the latest value digests.
+func scanJournal(dir string, f func(journalEntry)) (JournalHeader, error) {
+	var h JournalHeader
+	file, err := report.OpenRegular(filepath.Join(dir, JournalName), os.O_RDONLY, 0)
+	if err != nil {
+		return h, fmt.Errorf("read journal: %w", err)
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	if !sc.Scan() {
-		return h, nil, fmt.Errorf("read journal %s: empty", f.Name())
+		return h, fmt.Errorf("read journal %s: empty", file.Name())
 	}
 	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Journal == 0 {
-		return h, nil, fmt.Errorf("read journal %s: not a polarity-bulk journal", f.Name())
+		return h, fmt.Errorf("read journal %s: not a polarity-bulk journal", file.Name())
 	}
-	done := map[string]bulk.Result{}
 	for sc.Scan() {
 		var e journalEntry
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
@@ -193,21 +315,42 @@ func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
 			h.ValueDigests = e.Digests
 			continue
 		}
-		r := e.Result
-		if r.Status != bulk.StatusApplied {
-			// The last word counts: a later entry (a failed read-back) overrides an earlier one.
-			delete(done, r.ID)
-			continue
+		if e.Result.ID != "" {
+			f(e)
 		}
-		for i := range r.Options {
-			if prev, ok := e.Previous[r.Options[i].Key]; ok {
-				r.Options[i].Current = bulk.NewPayload(prev)
-			}
-		}
-		done[r.ID] = r
 	}
 	if err := sc.Err(); err != nil {
-		return h, nil, fmt.Errorf("read journal: %w", err)
+		return h, fmt.Errorf("read journal: %w", err)
 	}
-	return h, done, nil
+	return h, nil
+}
+
+// KeepBefore makes the plan of a resumed run keep the state from before the run it resumes.
+// Planned again against the server, an option whose change an earlier attempt already made
+// would show the new value as its "before", and backup.csv would lose the old one; a change
+// that landed without its outcome being recorded (the process was killed, the disk was full)
+// would even look unchanged and be left out of the report. For each option the journal lists
+// (see ReadBefore), KeepBefore takes back the state before, and keeps the option an update
+// (sent again: it carries the same values, so the server ends the same).
+func KeepBefore(p bulk.Plan, before map[string]map[string]bulk.Change) bulk.Plan {
+	out := bulk.Plan{Targets: make([]bulk.Target, len(p.Targets)), Warnings: p.Warnings}
+	for i, t := range p.Targets {
+		prev := before[t.ID]
+		if len(prev) > 0 {
+			t.Changes = slices.Clone(t.Changes)
+		}
+		for j := range t.Changes {
+			c := &t.Changes[j]
+			b, ok := prev[c.Key]
+			if !ok {
+				continue
+			}
+			c.Before, c.BeforeFlags, c.Current, c.Unreadable = b.Before, b.BeforeFlags, b.Current, b.Unreadable
+			c.ValueChanges = c.ValueChanges || b.ValueChanges
+			c.FlagsChange = c.FlagsChange || b.FlagsChange
+			c.Action = bulk.ActionUpdate
+		}
+		out.Targets[i] = t
+	}
+	return out
 }

@@ -7,9 +7,10 @@ import (
 
 // Verify compares the server's state read back after a run with what was sent, and marks each
 // applied option verified or not. An option whose read-back differs fails, and so does its
-// integration: the report then lists it for a re-run. Values the server does not reveal
-// (masked passwords) are verified by their permission alone. Integrations missing from state
-// are left unverified (Verified nil).
+// integration: the report then lists it for a re-run. A value the server does not reveal (a
+// masked password) cannot be checked: with its permission as sent, the option is
+// VerifyUnknown, never VerifyOK, since a server that ignored the new key would look the
+// same. Integrations missing from state are left unverified (VerifyNone).
 func Verify(results []bulk.Result, state map[string]bulk.Integration) {
 	for i := range results {
 		r := &results[i]
@@ -25,9 +26,8 @@ func Verify(results []bulk.Result, state map[string]bulk.Integration) {
 			if o.Status != bulk.StatusApplied {
 				continue
 			}
-			ok := matches(in, o.Change)
-			o.Verified = &ok
-			if !ok {
+			o.Verified = verification(in, o.Change)
+			if o.Verified == bulk.VerifyMismatch {
 				o.Status = bulk.StatusFailed
 				o.Error = "verification failed: reading the option back after the PATCH shows a different value or permission"
 				r.Status = bulk.StatusFailed
@@ -37,13 +37,17 @@ func Verify(results []bulk.Result, state map[string]bulk.Integration) {
 	}
 }
 
-func matches(in bulk.Integration, c bulk.Change) bool {
+func verification(in bulk.Integration, c bulk.Change) bulk.Verification {
 	opt, ok := in.Option(c.Key)
-	if !ok || opt.Flags != c.AfterFlags {
-		return false
+	switch {
+	case !ok || opt.Flags != c.AfterFlags:
+		return bulk.VerifyMismatch
+	case !c.Send.Present():
+		return bulk.VerifyOK // a permission change alone: the permission is what was asked
+	case !opt.Readable:
+		return bulk.VerifyUnknown
+	case plan.Equal(opt, opt.Value, c.Send.Bytes()):
+		return bulk.VerifyOK
 	}
-	if !c.Send.Present() || !opt.Readable {
-		return true
-	}
-	return plan.Equal(opt, opt.Value, c.Send.Bytes())
+	return bulk.VerifyMismatch
 }

@@ -240,6 +240,9 @@ type Problem struct {
 	Column  string // empty when the problem is the row's or the file's
 	Msg     string
 	Warning bool // merged duplicates and the like: reported, not fatal
+	// Omitted is set on the problem that closes a capped list ("... and N more problems not
+	// shown"): how many fatal problems it stands for.
+	Omitted int
 }
 
 // Error formats the problem the way editors and CI annotations read it.
@@ -271,6 +274,37 @@ func (ps Problems) Error() string {
 		lines[i] = p.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Cap keeps the first max problems and closes the list with one that counts the rest, so that
+// a garbage input gives a readable screen, not one line per row. The closing problem is fatal
+// when any problem it stands for is.
+func (ps Problems) Cap(file string, max int) Problems {
+	if len(ps) <= max {
+		return ps
+	}
+	rest := ps[max:]
+	fatal := len(rest.Fatal())
+	return append(ps[:max:max], Problem{
+		File:    file,
+		Msg:     fmt.Sprintf("... and %d more problems not shown", len(rest)),
+		Warning: fatal == 0,
+		Omitted: fatal,
+	})
+}
+
+// Count is the number of fatal problems, those a capped list left out included.
+func (ps Problems) Count() int {
+	n := 0
+	for _, p := range ps {
+		switch {
+		case p.Omitted > 0:
+			n += p.Omitted
+		case !p.Warning:
+			n++
+		}
+	}
+	return n
 }
 
 // Fatal returns the problems that are not warnings.

@@ -139,13 +139,61 @@ const (
 	StatusNotAttempted Status = "not-attempted"
 )
 
+// Verification is what reading an option back after its PATCH showed.
+type Verification string
+
+// The verifications of an option. In JSON they are true, false and the text of VerifyUnknown;
+// VerifyNone is left out.
+const (
+	// VerifyNone: not read back (--no-verify, an interrupted run, a failed read-back).
+	VerifyNone Verification = ""
+	// VerifyOK: the server holds the value and permission sent.
+	VerifyOK Verification = "verified"
+	// VerifyMismatch: the server holds another value or permission.
+	VerifyMismatch Verification = "mismatch"
+	// VerifyUnknown: the permission is as sent, but the server does not show the value (a
+	// masked password), so whether the new value landed cannot be known.
+	VerifyUnknown Verification = "unknown (value unreadable)"
+)
+
+// MarshalJSON writes true, false, or the text of an unknown outcome.
+func (v Verification) MarshalJSON() ([]byte, error) {
+	switch v {
+	case VerifyOK:
+		return []byte("true"), nil
+	case VerifyMismatch:
+		return []byte("false"), nil
+	case VerifyNone:
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(v))
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *Verification) UnmarshalJSON(b []byte) error {
+	var ok bool
+	if json.Unmarshal(b, &ok) == nil {
+		*v = VerifyMismatch
+		if ok {
+			*v = VerifyOK
+		}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		*v = VerifyNone
+		return nil // null, or a shape no version wrote
+	}
+	*v = Verification(s)
+	return nil
+}
+
 // OptionResult is the outcome for one option.
 type OptionResult struct {
 	Change
-	Status Status `json:"status"`
-	// Verified is nil when no read-back was done.
-	Verified *bool  `json:"verified,omitempty"`
-	Error    string `json:"error,omitempty"`
+	Status   Status       `json:"status"`
+	Verified Verification `json:"verified,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // Result is the outcome for one integration: one request's worth of data, a failure included.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/api"
 	"github.com/polarity-bulk/polarity-bulk/internal/apply"
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
@@ -72,11 +73,16 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	if f.resume != "" && f.reportDir != "" && filepath.Clean(f.resume) != filepath.Clean(f.reportDir) {
 		return usageError("--resume continues the report in its own directory; drop --report-dir", "--resume and --report-dir name different directories")
 	}
+	// stdout carries the plan and the outcome, for people: a closed pipe must not stop a run.
+	stdio.Out = forPeople(stdio.Out)
 	log, err := f.log.logger(stdio)
 	if err != nil {
 		return err
 	}
 
+	// The report directory belongs to this run alone: it is locked from before the journal is
+	// read (or, for a new directory, created) until the report is written. A second run into
+	// it stops at once, before anything is sent.
 	dir := f.resume
 	if dir == "" {
 		dir = f.reportDir
@@ -89,6 +95,25 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	if err := report.CheckDir(dir, apply.JournalName); err != nil {
 		return usageError("remove it, or choose another --report-dir", "%v: nothing was sent", err)
 	}
+	var lock *apply.DirLock
+	defer func() { _ = lock.Unlock() }()
+	takeLock := func() error {
+		l, err := apply.LockDir(dir)
+		if errors.Is(err, apply.ErrLocked) {
+			return usageError("wait for that run to end, or give another --report-dir", "%v: nothing was sent", err)
+		}
+		if err != nil {
+			return failure("choose another --report-dir", err)
+		}
+		lock = l
+		return nil
+	}
+	if isDir(dir) {
+		if err := takeLock(); err != nil {
+			return err
+		}
+	}
+
 	// Where the file comes from: FILE, else the reviewed plan's or the resumed run's input.
 	var reviewed *report.PlanFile
 	if f.planFile != "" {
@@ -100,8 +125,12 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	var resumed *apply.JournalHeader
 	var done map[string]bulk.Result
+	var before map[string]map[string]bulk.Change
 	if f.resume != "" {
 		h, d, err := apply.ReadJournal(f.resume)
+		if err == nil {
+			before, err = apply.ReadBefore(f.resume)
+		}
 		if err != nil {
 			return usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
 		}
@@ -162,20 +191,27 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		digests = &d
 	}
-
-	if f.resume == "" {
-		// A new run must not append to another run's journal: a later --resume would take
-		// that run's applied integrations for this one's.
-		if _, err := os.Lstat(filepath.Join(dir, apply.JournalName)); err == nil {
-			return usageError("continue that run with --resume "+dir+", or give another --report-dir",
-				"%s holds the report of an earlier run: nothing was sent", dir)
-		}
+	if err := checkNewDir(f, dir); err != nil {
+		return err
 	}
+
 	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
 		return err
 	}
+	// A resumed run keeps the state before the run it continues, for backup.csv; changes whose
+	// outcome the journal lacks are sent again (the same values) even if they already landed.
+	p := s.plan
+	inDoubt := 0
+	if resumed != nil {
+		p = apply.KeepBefore(s.plan, before)
+		for i, t := range p.Targets {
+			if _, ok := done[t.ID]; !ok && t.Updates() && !s.plan.Targets[i].Updates() {
+				inDoubt++
+			}
+		}
+	}
 	toSend := 0
-	for _, t := range s.plan.Targets {
+	for _, t := range p.Targets {
 		if _, ok := done[t.ID]; !ok && t.Updates() {
 			toSend++
 		}
@@ -183,12 +219,24 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	if len(done) > 0 {
 		fmt.Fprintf(stdio.Out, "\nresuming %s: %d %s already applied will not be sent again\n", f.resume, len(done), plural(len(done), "integration", "integrations"))
 	}
+	if inDoubt > 0 {
+		fmt.Fprintf(stdio.Out, "resuming %s: %d %s already as asked, but the interrupted run did not record the outcome: sent again with the same values\n",
+			f.resume, inDoubt, plural(inDoubt, "integration is", "integrations are"))
+	}
 	if toSend > 0 && !f.yes {
 		if err := confirm(ctx, stdio, toSend, s.server); err != nil {
 			return err
 		}
 	}
 
+	if lock == nil {
+		if err := takeLock(); err != nil {
+			return err
+		}
+		if err := checkNewDir(f, dir); err != nil {
+			return err
+		}
+	}
 	j, err := apply.OpenJournal(dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: digests}, f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
@@ -202,24 +250,19 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 
 	run := report.Run{
 		Tool: toolVersion(), Server: s.server, Input: s.in.Path, SHA256: s.in.SHA256,
-		Started: time.Now(), Plan: s.plan, Flags: f.record(fs),
+		Started: time.Now(), Plan: p, Flags: f.record(fs),
 	}
-	prog := newProgress(stdio, len(s.plan.Targets), f.log.verbose > 0)
+	prog := newProgress(stdio, len(p.Targets), f.log.verbose > 0)
 	restoreLog := func() {}
 	if prog.bar != nil {
 		restoreLog = f.log.hush()
 	}
-	var journalErr error
-	results, runErr := apply.Run(ctx, s.client, s.plan, apply.Options{
+	results, runErr := apply.Run(ctx, s.client, p, apply.Options{
 		Concurrency: f.concurrency,
 		MaxFailures: f.maxFailures,
 		Done:        done,
-		OnResult: func(r bulk.Result) {
-			if err := j.Record(r); err != nil && journalErr == nil {
-				journalErr = err
-			}
-			prog.add(r)
-		},
+		Journal:     j,
+		OnResult:    prog.add,
 	})
 	prog.finish()
 	restoreLog()
@@ -228,24 +271,48 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	run.Interrupted = errors.Is(runErr, apply.ErrInterrupted)
 	if errors.Is(runErr, apply.ErrAborted) {
-		// Every other PATCH would be refused the same way: the report still accounts for
-		// every row, and --resume continues once the credentials are fixed.
-		fmt.Fprintf(stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: check POLARITY_API_KEY (or the username and password), then continue with --resume %s\n", runErr, dir)
+		fmt.Fprintf(stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: %s\n", runErr, abortHint(runErr, dir))
 	}
 	if !f.noVerify && !run.Interrupted {
 		verify(ctx, s, results, j)
 	}
-	if err := j.Close(); err != nil && journalErr == nil {
-		journalErr = err
-	}
+	journalErr := j.Close()
 	run.Results, run.Finished = results, time.Now()
-	if err := report.WriteDir(dir, run, f.backupSecrets); err != nil {
-		return failure("the journal in the directory still records what was applied: --resume can use it", fmt.Errorf("write report: %w", err))
+	reportErr := report.WriteDir(dir, run, f.backupSecrets)
+	return summarize(stdio, run, dir, reportErr, journalErr)
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// checkNewDir refuses a new run into a directory holding another run's journal: a later
+// --resume would take that run's applied integrations for this one's.
+func checkNewDir(f applyFlags, dir string) error {
+	if f.resume != "" {
+		return nil
 	}
-	if journalErr != nil {
-		log.Warn("journal incomplete: a --resume of this run may send some integrations again", "err", journalErr)
+	if _, err := os.Lstat(filepath.Join(dir, apply.JournalName)); err == nil {
+		return usageError("continue that run with --resume "+dir+", or give another --report-dir",
+			"%s holds the report of an earlier run: nothing was sent", dir)
 	}
-	return summarize(stdio, run, dir)
+	return nil
+}
+
+// abortHint says what to do about the condition that stopped a run.
+func abortHint(err error, dir string) string {
+	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
+	switch {
+	case errors.Is(err, apply.ErrJournal):
+		return "the journal in " + dir + " could not be written (is the disk full?): every PATCH that was sent has the state it replaced in the journal; free some space, then continue with " + resume
+	case errors.Is(err, api.ErrWaitTooLong):
+		return "the server asked to be left alone longer than --max-wait allows: continue later with " + resume + ", or raise --max-wait"
+	case errors.Is(err, api.ErrRetryBudget):
+		return "the server refused so many requests that retrying more would only prolong the run: check the server, then continue with " + resume
+	}
+	return "check POLARITY_API_KEY (or the username and password), then continue with " + resume
 }
 
 // applyInput picks the CSV: FILE when given, else the reviewed plan's or resumed run's. A path
@@ -426,18 +493,34 @@ func (f applyFlags) record(fs *flag.FlagSet) map[string]string {
 	return m
 }
 
-// summarize prints the outcome and maps it to the exit code.
-func summarize(stdio Stdio, run report.Run, dir string) error {
+// summarize prints the outcome and maps it to the exit code. A report that could not be
+// written, or a journal that could not keep up, is said plainly, with a hint that is true of
+// what the directory holds.
+func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr error) error {
 	counts := map[bulk.Status]int{}
 	for _, r := range run.Results {
 		counts[r.Status]++
 	}
 	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted\nreport: %s\n",
 		counts[bulk.StatusApplied], counts[bulk.StatusUnchanged], counts[bulk.StatusFailed], counts[bulk.StatusNotAttempted], dir)
+	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
+	switch {
+	case reportErr != nil && journalErr == nil:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: write report: %v\nhint: the journal in %s records every PATCH sent and its outcome: once the cause is fixed, %s writes the report without sending again what was applied\n",
+			reportErr, dir, resume)
+		return errShown{ExitFailure}
+	case reportErr != nil:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: write report: %v\npolarity-bulk: the journal could not be written either: %v\nhint: the journal in %s holds the state before every PATCH that was sent, not every outcome: once there is room, %s sends those again (the same values) and writes the whole report, backup.csv included\n",
+			reportErr, journalErr, dir, resume)
+		return errShown{ExitFailure}
+	case journalErr != nil:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: warning: the journal could not be written: %v\nhint: the report in %s is complete; a --resume of this run would send again the integrations whose outcome the journal lacks (the same values)\n",
+			journalErr, dir)
+	}
 	switch {
 	case run.Interrupted:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with 'polarity-bulk apply --resume %s --yes'\n",
-			counts[bulk.StatusNotAttempted], plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), dir)
+		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
+			counts[bulk.StatusNotAttempted], plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
 	case counts[bulk.StatusFailed] > 0 || counts[bulk.StatusNotAttempted] > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed (see %s)\nhint: fix %s and apply it, or continue with --resume %s\n",

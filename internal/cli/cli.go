@@ -47,6 +47,16 @@ func OSStdio() Stdio {
 	}
 }
 
+// withPeopleStreams makes stderr, the stream for people, survive its reader (see
+// peopleStream), keeping what Terminal says of it.
+func (s Stdio) withPeopleStreams() Stdio {
+	s.Err = forPeople(s.Err)
+	if term := s.Terminal; term != nil {
+		s.Terminal = func(x any) bool { return term(underlying(x)) }
+	}
+	return s
+}
+
 func (s Stdio) getenv(k string) string {
 	v, _ := s.LookupEnv(k)
 	return v
@@ -93,6 +103,7 @@ func usage(w io.Writer) {
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
+	stdio = stdio.withPeopleStreams()
 	if len(args) == 0 {
 		usage(stdio.Err)
 		return ExitUsage
@@ -163,9 +174,9 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var probs bulk.Problems
 	if errors.As(err, &probs) {
-		fatal := probs.Fatal()
+		n := probs.Count()
 		fmt.Fprintln(stderr, probs.Error())
-		fmt.Fprintf(stderr, "polarity-bulk: %d %s in the input; nothing was sent to the server\n", len(fatal), plural(len(fatal), "problem", "problems"))
+		fmt.Fprintf(stderr, "polarity-bulk: %d %s in the input; nothing was sent to the server\n", n, plural(n, "problem", "problems"))
 		return ExitInvalid
 	}
 	code, hint := ExitFailure, ""

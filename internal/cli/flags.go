@@ -92,6 +92,7 @@ type connFlags struct {
 	rate         float64
 	burst        int
 	retries      int
+	maxWait      time.Duration
 }
 
 func addConnFlags(fs *flag.FlagSet) *connFlags {
@@ -105,6 +106,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 	fs.Float64Var(&c.rate, "rate", 5, "requests per second over all requests, GETs included")
 	fs.IntVar(&c.burst, "burst", 1, "requests that may be sent at once above the rate")
 	fs.IntVar(&c.retries, "retries", 5, "retries of a request after a network error, timeout, 429, 502, 503 or 504")
+	fs.DurationVar(&c.maxWait, "max-wait", api.DefaultMaxWait, "longest pause a server may ask for (Retry-After); requests it asks to wait longer fail")
 	return c
 }
 
@@ -113,7 +115,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	cfg := api.Config{
 		URL: c.url, CACertFile: c.caCert, InsecureSkipVerify: c.insecure,
-		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, Retries: c.retries,
+		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, Retries: c.retries, MaxWait: c.maxWait,
 		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(),
 	}
 	if cfg.URL == "" {
@@ -131,6 +133,8 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 		return cfg, usageError("use --burst 1 or more", "--burst must be at least 1")
 	case c.retries < 0:
 		return cfg, usageError("use --retries 0 to never retry", "--retries must not be negative")
+	case c.maxWait <= 0:
+		return cfg, usageError("use a positive duration such as --max-wait 10m", "--max-wait must be positive")
 	}
 	if c.retries == 0 {
 		cfg.Retries = -1 // the client reads 0 as "the default"

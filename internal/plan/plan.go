@@ -81,12 +81,16 @@ func Build(file string, rows []bulk.Row, state []bulk.Integration) (bulk.Plan, b
 	}
 	slices.SortStableFunc(b.problems, func(a, b bulk.Problem) int { return cmp.Compare(a.Line, b.Line) })
 	for _, pr := range b.problems {
-		if pr.Warning {
+		if pr.Warning && len(p.Warnings) < MaxProblems {
 			p.Warnings = append(p.Warnings, pr)
 		}
 	}
-	return p, b.problems
+	return p, b.problems.Cap(file, MaxProblems)
 }
+
+// MaxProblems is how many problems Build returns, in line order; one more closes the list and
+// counts the rest (a file of 100,000 unknown ids is 1,001 lines, as offline problems are).
+const MaxProblems = 1000
 
 type builder struct {
 	file     string

@@ -310,3 +310,29 @@ func TestBuildFailsClosed(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestBuildProblemCap: problems only the server can show are capped like offline ones: a file
+// of 100,000 unknown ids gives the first 1,000 in line order and one that counts the rest,
+// and the count of problems stays true.
+func TestBuildProblemCap(t *testing.T) {
+	const n = 100_000
+	rows := make([]bulk.Row, n)
+	for i := range rows {
+		rows[i] = bulk.Row{Line: i + 2, IntegrationID: fmt.Sprintf("nope_%d", i), Key: "apiKey", Value: lit("x")}
+	}
+	_, probs := Build("in.csv", rows, state())
+	if len(probs) != MaxProblems+1 {
+		t.Fatalf("%d problems, want %d", len(probs), MaxProblems+1)
+	}
+	if p := probs[MaxProblems-1]; p.Line != MaxProblems+1 {
+		t.Errorf("problem %d is on line %d: not the first ones in line order", MaxProblems, p.Line)
+	}
+	last := probs[MaxProblems]
+	want := bulk.Problem{File: "in.csv", Msg: "... and 99000 more problems not shown", Omitted: n - MaxProblems}
+	if last != want {
+		t.Errorf("last problem %+v, want %+v", last, want)
+	}
+	if probs.Count() != n || len(probs.Fatal()) != MaxProblems+1 {
+		t.Errorf("Count %d, want %d", probs.Count(), n)
+	}
+}

@@ -169,7 +169,12 @@ func fixturePlan() bulk.Plan {
 	}
 }
 
-func verified(b bool) *bool { return &b }
+func verified(b bool) bulk.Verification {
+	if b {
+		return bulk.VerifyOK
+	}
+	return bulk.VerifyMismatch
+}
 
 // fixtureRun applies fixturePlan: VirusTotal and the second CrowdStrike applied (one option
 // read back wrong), AbuseIPDB refused with an error that echoes the secret, the stopped

@@ -146,12 +146,13 @@ func junitOptions(x redactor, res bulk.Result) string {
 		if c.Action == bulk.ActionUpdate {
 			b.WriteString(": " + describe(c).plain())
 		}
-		if o.Verified != nil {
-			if *o.Verified {
-				b.WriteString(" (verified)")
-			} else {
-				b.WriteString(" (NOT verified: read back different)")
-			}
+		switch o.Verified {
+		case bulk.VerifyOK:
+			b.WriteString(" (verified)")
+		case bulk.VerifyMismatch:
+			b.WriteString(" (NOT verified: read back different)")
+		case bulk.VerifyUnknown:
+			b.WriteString(" (not verified: the server does not show the value)")
 		}
 		if o.Error != "" {
 			b.WriteString(": " + x.text(o.Error))

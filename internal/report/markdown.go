@@ -309,7 +309,7 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 	var unverified []string
 	for _, res := range results {
 		for _, o := range res.Options {
-			if o.Verified != nil && !*o.Verified {
+			if o.Verified == bulk.VerifyMismatch {
 				unverified = append(unverified, mdCode(res.ID, false)+" "+mdCode(o.Key, false))
 			}
 		}
@@ -321,6 +321,10 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 			list += fmt.Sprintf(" and %d more", len(unverified)-show)
 		}
 		b.WriteString("> [!WARNING]\n> " + plural(len(unverified), "option") + " read back different from what was sent: " + list + "\n\n")
+	}
+	if n := unknownVerified(results); n > 0 {
+		b.WriteString("> [!NOTE]\n> " + plural(n, "option") + " could not be verified: the server does not show " +
+			"the value (a masked password), so only the permission was read back; check that the new value works.\n\n")
 	}
 	b.WriteString(runMetaLine(r) + "\n\n")
 	if ints.Failed+ints.NotAttempted > 0 {
@@ -406,7 +410,7 @@ func summaryRow(x redactor, res bulk.Result) string {
 	for _, o := range res.Options {
 		ls = append(ls, lines(o.Change)...)
 		k := mdCode(o.Key, true)
-		if o.Verified != nil && !*o.Verified {
+		if o.Verified == bulk.VerifyMismatch {
 			k += " (not verified)"
 		}
 		keys = append(keys, k)
@@ -476,4 +480,17 @@ func runMetaLine(r Run) string {
 		parts = append(parts, mdText(r.Tool))
 	}
 	return "<sub>" + strings.Join(parts, " · ") + "</sub>"
+}
+
+// unknownVerified counts the options whose new value could not be read back.
+func unknownVerified(results []bulk.Result) int {
+	n := 0
+	for _, res := range results {
+		for _, o := range res.Options {
+			if o.Verified == bulk.VerifyUnknown {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -764,5 +765,36 @@ func TestWriteDirClearsTempFilesOfAKilledRun(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temporary file left behind: %v", err)
+	}
+}
+
+// TestUnverifiableSecret: a new password the server does not show is "unknown (value
+// unreadable)" in results.json, "not verified" in junit.xml, and summary.md says so; never
+// verified.
+func TestUnverifiableSecret(t *testing.T) {
+	r := fixtureRun()
+	var key *bulk.OptionResult
+	for i := range r.Results {
+		for j := range r.Results[i].Options {
+			if o := &r.Results[i].Options[j]; o.Verified == bulk.VerifyOK && o.Sensitive && key == nil {
+				key = o
+			}
+		}
+	}
+	if key == nil {
+		t.Fatal("the fixture has no verified secret to turn unknown")
+	}
+	key.Verified = bulk.VerifyUnknown
+	results := render(t, func(w io.Writer) error { return ResultsJSON(w, r) })
+	if !strings.Contains(results, `"verified": "unknown (value unreadable)"`) {
+		t.Errorf("results.json:\n%s", results)
+	}
+	junit := render(t, func(w io.Writer) error { return JUnit(w, r) })
+	if !strings.Contains(junit, key.Key+" [line "+strconv.Itoa(key.Line)+"]: applied") || !strings.Contains(junit, "(not verified: the server does not show the value)") {
+		t.Errorf("junit.xml:\n%s", junit)
+	}
+	summary := render(t, func(w io.Writer) error { return SummaryMarkdown(w, r) })
+	if !strings.Contains(summary, "> 1 option could not be verified: the server does not show the value") {
+		t.Errorf("summary.md:\n%s", summary)
 	}
 }

@@ -58,8 +58,9 @@ type resultOption struct {
 	After             string      `json:"after"`
 	PermissionBefore  string      `json:"permission_before"`
 	PermissionAfter   string      `json:"permission_after"`
-	Verified          *bool       `json:"verified,omitempty"` // absent: not read back
-	Error             string      `json:"error,omitempty"`
+	// Verified is true, false, or "unknown (value unreadable)"; absent: not read back.
+	Verified bulk.Verification `json:"verified,omitempty"`
+	Error    string            `json:"error,omitempty"`
 }
 
 // ResultsJSON writes results.json: a "format" version field; the run's metadata (tool

@@ -3,6 +3,7 @@ package sheet
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestReadProblemCap(t *testing.T) {
 		t.Fatalf("got %d problems, want %d", len(ps), MaxProblems+1)
 	}
 	last := ps[len(ps)-1]
-	want := bulk.Problem{File: "in.csv", Msg: fmt.Sprintf("... and %d more problems not shown", 4*n-MaxProblems)}
+	want := bulk.Problem{File: "in.csv", Msg: fmt.Sprintf("... and %d more problems not shown", 4*n-MaxProblems), Omitted: 4*n - MaxProblems}
 	if last != want {
 		t.Errorf("last problem %+v, want %+v", last, want)
 	}
@@ -269,5 +270,51 @@ func TestSlimSize(t *testing.T) {
 	t.Parallel()
 	if n := unsafe.Sizeof(slim{}); n > 72 {
 		t.Errorf("slim is %d bytes, want at most 72", n)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestReadRowCap: a file with more rows than the limit is refused with one problem on the
+// first row over it, reading stops there (a 1 GB file is not read to its end), and no row is
+// returned, so that memory follows the rows kept, never the file. The limit is lowered here;
+// MaxRows is 1,000,000.
+func TestReadRowCap(t *testing.T) {
+	t.Parallel()
+	const n, limit = 50_000, 2_000
+	data := genFile(n)
+	cr := &countingReader{r: bytes.NewReader(data)}
+	rows, ps, err := readLimited("big.csv", cr, benchEnv, limit)
+	if err != nil || rows != nil {
+		t.Fatalf("%d rows, err %v", len(rows), err)
+	}
+	if len(ps) != 1 {
+		t.Fatalf("problems %v, want one", ps)
+	}
+	// The first row over the limit: genFile's rows take a line each, and every fifth one two.
+	want := bulk.Problem{File: "big.csv", Line: 2 + limit + limit/5, Msg: "more than 2,000 rows: reading stopped here; split the file into files of at most 2,000 rows (the limit keeps memory bounded)"}
+	if ps[0] != want {
+		t.Errorf("problem %+v\nwant    %+v", ps[0], want)
+	}
+	if cr.n > len(data)/4 {
+		t.Errorf("read %d of %d bytes: reading went on past the limit", cr.n, len(data))
+	}
+	// At the limit exactly, the file is fine.
+	rows, ps, err = readLimited("big.csv", bytes.NewReader(genFile(limit)), benchEnv, limit)
+	if err != nil || len(ps) != 0 || len(rows) != limit {
+		t.Fatalf("at the limit: %d rows, problems %v, err %v", len(rows), ps, err)
+	}
+	if MaxRows != 1_000_000 {
+		t.Errorf("MaxRows = %d", MaxRows)
 	}
 }

@@ -36,6 +36,10 @@ const (
 	// MaxProblems is how many problems Read returns; the rest are counted in one final
 	// "... and N more problems" problem, so that a garbage file does not flood the terminal.
 	MaxProblems = 1000
+	// MaxRows is the most rows Read keeps. Memory follows the rows kept (about 400 bytes a
+	// row), so the limit bounds it whatever the file's size: a larger file is refused with a
+	// problem at its first row over the limit, and reading stops there.
+	MaxRows = 1_000_000
 )
 
 const (
@@ -181,8 +185,10 @@ type reader struct {
 	poss  []pos    // where each of ck's records is
 	count int      // records seen, valid or not, all-empty rows left out
 
-	rows rowStore
-	seen *options
+	rows    rowStore
+	seen    *options
+	maxRows int  // MaxRows; tests lower it
+	full    bool // a row over maxRows came: reading stops, no row is returned
 
 	lastID    string // the last integration id checked, and idProblem's answer: ids come in runs
 	lastIDMsg string
@@ -190,7 +196,7 @@ type reader struct {
 	problems bulk.Problems
 	scratch  bulk.Problems // one row's problems, sorted by line before they are added
 	omitted  int
-	omitFail bool // an omitted problem was not a warning
+	omitFail int // the omitted problems that are not warnings
 
 	lastEnd int   // the last line of the last record read
 	bom     int64 // bytes of BOM skipped before the csv.Reader
@@ -209,17 +215,22 @@ type reader struct {
 // a literal value containing a ${NAME} reference gets a warning, since it is sent as written;
 // when the header has a problem, rows are still checked cell by cell, but the checks that
 // depend on the whole header (required cells, rows that change nothing, duplicates) are
-// skipped and no rows are returned. See MaxCellBytes, MaxRecordBytes and MaxProblems for
-// the limits.
+// skipped and no rows are returned. See MaxCellBytes, MaxRecordBytes, MaxProblems and MaxRows
+// for the limits.
 //
 // Memory: a 1,000,000-row file (72 to 85 MB) peaks at about 400 MB (resident set, whatever the
 // reader): Read keeps each valid row in a compact, pointer-free form and builds the []bulk.Row
 // once, at the end.
 func Read(name string, r io.Reader, lookupEnv func(string) (string, bool)) ([]bulk.Row, bulk.Problems, error) {
+	return readLimited(name, r, lookupEnv, MaxRows)
+}
+
+// readLimited is Read with the row limit as a parameter, for tests.
+func readLimited(name string, r io.Reader, lookupEnv func(string) (string, bool), maxRows int) ([]bulk.Row, bulk.Problems, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
-	rd := &reader{file: name, env: lookupEnv}
+	rd := &reader{file: name, env: lookupEnv, maxRows: maxRows}
 	if err := rd.read(r); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
@@ -257,6 +268,9 @@ func (rd *reader) read(in io.Reader) error {
 		if err == io.EOF {
 			break
 		}
+		if rd.full {
+			break
+		}
 		switch {
 		case err == nil:
 			rd.record(rec)
@@ -272,7 +286,7 @@ func (rd *reader) read(in io.Reader) error {
 		rd.setStop()
 	}
 	rd.flush()
-	if rd.count == 0 {
+	if rd.count == 0 && !rd.full {
 		rd.fileProblem("file has a header but no rows: add one row per option to change")
 	}
 	return nil
@@ -301,10 +315,11 @@ func (rd *reader) result() ([]bulk.Row, bulk.Problems, error) {
 		rd.problems = append(rd.problems, bulk.Problem{
 			File:    rd.file,
 			Msg:     fmt.Sprintf("... and %d more problems not shown", rd.omitted),
-			Warning: !rd.omitFail,
+			Warning: rd.omitFail == 0,
+			Omitted: rd.omitFail,
 		})
 	}
-	if !rd.headerOK {
+	if !rd.headerOK || rd.full {
 		return nil, rd.problems, nil
 	}
 	// Let go of the duplicate map and the chunk buffers before the rows are copied into one
@@ -317,7 +332,9 @@ func (rd *reader) result() ([]bulk.Row, bulk.Problems, error) {
 func (rd *reader) add(p bulk.Problem) {
 	if len(rd.problems) >= MaxProblems {
 		rd.omitted++
-		rd.omitFail = rd.omitFail || !p.Warning
+		if !p.Warning {
+			rd.omitFail++
+		}
 		return
 	}
 	rd.problems = append(rd.problems, p)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -115,7 +116,15 @@ func (rd *reader) valid(rec *record, p *pos) {
 			return
 		}
 	}
-	if !rd.headerOK {
+	if !rd.headerOK || rd.full {
+		return
+	}
+	if rd.rows.len() >= rd.maxRows {
+		// The file is refused: let go of what was kept, and stop reading.
+		rd.full = true
+		rd.rows, rd.seen = rowStore{}, nil
+		rd.problem(p, -1, false, fmt.Sprintf("more than %s rows: reading stopped here; split the file "+
+			"into files of at most %[1]s rows (the limit keeps memory bounded)", thousands(rd.maxRows)))
 		return
 	}
 
@@ -322,4 +331,13 @@ func hasEnvRef(s string) bool {
 			return true
 		}
 	}
+}
+
+// thousands writes n with thousands separators, as problems show large counts.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
