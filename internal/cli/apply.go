@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,7 @@ type applyFlags struct {
 	// allowUnverified lets a resume or a saved plan go on when the ${NAME} values cannot be
 	// compared with the ones it used (another credential, or no digests recorded).
 	allowUnverified bool
+	allowVersion    bool
 }
 
 func runApply(ctx context.Context, args []string, stdio Stdio) error {
@@ -60,6 +62,7 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	fs.BoolVar(&f.backupSecrets, "backup-secrets", false, "keep previous sensitive values in backup.csv (the file is then mode 0600)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
+	fs.BoolVar(&f.allowVersion, "allow-version-mismatch", false, "with --plan: apply a plan made by another version of polarity-bulk (the CSV and the server are still checked)")
 	pos, err := parse(fs, args, stdio)
 	if err != nil {
 		return err
@@ -69,6 +72,9 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	if f.maxFailures < 0 {
 		return usageError("use --max-failures 0 for no limit", "--max-failures must not be negative")
+	}
+	if f.allowVersion && f.planFile == "" {
+		return usageError("--allow-version-mismatch goes with --plan plan.json", "--allow-version-mismatch without --plan")
 	}
 	if f.resume != "" && f.reportDir != "" && filepath.Clean(f.resume) != filepath.Clean(f.reportDir) {
 		return usageError("--resume continues the report in its own directory; drop --report-dir", "--resume and --report-dir name different directories")
@@ -119,6 +125,9 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	if f.planFile != "" {
 		pf, err := readPlanFile(f.planFile)
 		if err != nil {
+			return err
+		}
+		if err := checkVersion(f.planFile, pf, f.allowVersion, log); err != nil {
 			return err
 		}
 		reviewed = &pf
@@ -376,6 +385,51 @@ func readPlanFile(path string) (report.PlanFile, error) {
 		return pf, usageError("give the plan.json written by 'polarity-bulk plan --out'", "%s: %v", path, err)
 	}
 	return pf, nil
+}
+
+// checkVersion refuses a plan made by another build of polarity-bulk before anything is read
+// from the server (SPEC section 3, version binding), as Terraform does: another version may
+// plan, fingerprint or send differently from the one whose plan was reviewed. With
+// --allow-version-mismatch it only warns; the CSV's hash and the fingerprints are checked
+// all the same.
+func checkVersion(path string, pf report.PlanFile, allow bool, log *slog.Logger) error {
+	why := versionMismatch(pf.Tool, pf.ToolRevision, toolVersion(), toolRevision())
+	if why == "" {
+		return nil
+	}
+	if allow {
+		log.Warn("--allow-version-mismatch: applying a plan made by another build", "plan", path, "reason", why)
+		return nil
+	}
+	return failure(fmt.Sprintf("plan again with this version and review the new plan, or apply %s with the build that made it; --allow-version-mismatch applies it anyway (the CSV and the server are still checked)", path),
+		fmt.Errorf("%s: %s: nothing was sent", path, why))
+}
+
+// versionMismatch says how the build that made a plan differs from this one, or "" when they
+// are the same: the same version, and the same revision where both are known (a build with
+// no VCS information, such as "go install ...@v1.2.0", knows none).
+func versionMismatch(planTool, planRev, tool, rev string) string {
+	switch {
+	case planTool == "":
+		return fmt.Sprintf("the plan records no polarity-bulk version; this is %s", tool)
+	case planTool != tool:
+		return fmt.Sprintf("the plan was made by polarity-bulk %s; this is %s", planTool, tool)
+	case planRev != "" && rev != "" && planRev != rev:
+		return fmt.Sprintf("the plan was made by polarity-bulk %s built from %s; this %s was built from %s", planTool, shortRev(planRev), tool, shortRev(rev))
+	}
+	return ""
+}
+
+// shortRev is a revision as "version" prints it: 12 hex digits, "+dirty" kept.
+func shortRev(rev string) string {
+	base, dirty := strings.CutSuffix(rev, "+dirty")
+	if len(base) > 12 {
+		base = base[:12]
+	}
+	if dirty {
+		base += "+dirty"
+	}
+	return base
 }
 
 // checkReviewed refuses a plan that no longer describes what would be sent: another CSV,

@@ -64,6 +64,29 @@ func versionString() string {
 	return fmt.Sprintf("polarity-bulk %s (%s, %s)", v, rev, gov)
 }
 
+// toolRevision is the full VCS revision the binary was built from ("" when unknown), with
+// "+dirty" when it was built from a modified work tree. plan.json records it next to the
+// version, so that apply --plan can tell two builds of the same version name apart.
+func toolRevision() string {
+	rev, dirty := Revision, false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if rev == "" {
+					rev = s.Value
+				}
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	if rev != "" && dirty {
+		rev += "+dirty"
+	}
+	return rev
+}
+
 // toolVersion is the short version recorded in plans and reports.
 func toolVersion() string {
 	v := Version

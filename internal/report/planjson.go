@@ -14,7 +14,8 @@ import (
 
 // PlanMeta is what plan.json and plan.md record besides the plan itself.
 type PlanMeta struct {
-	Tool    string    // tool version, e.g. "polarity-bulk 1.2.0"
+	Tool    string    // tool version, e.g. "v1.2.0"
+	Rev     string    // VCS revision the tool was built from; "" when unknown
 	File    string    // CSV path as given; "-" is standard input
 	SHA256  string    // hex SHA-256 of the CSV's bytes
 	Server  string    // server base URL
@@ -29,14 +30,15 @@ type PlanMeta struct {
 // options, and no value to send is recorded (apply plans again from the CSV, whose hash must
 // still match, and compares fingerprints).
 type PlanFile struct {
-	Format   int         `json:"format"` // Format
-	Kind     string      `json:"kind"`   // "polarity-bulk plan"
-	Tool     string      `json:"tool"`
-	Created  time.Time   `json:"created"`
-	Server   string      `json:"server"`
-	Input    InputFile   `json:"input"`
-	Totals   bulk.Counts `json:"totals"`
-	Warnings []string    `json:"warnings,omitempty"`
+	Format       int         `json:"format"` // Format
+	Kind         string      `json:"kind"`   // "polarity-bulk plan"
+	Tool         string      `json:"tool"`
+	ToolRevision string      `json:"tool_revision,omitempty"`
+	Created      time.Time   `json:"created"`
+	Server       string      `json:"server"`
+	Input        InputFile   `json:"input"`
+	Totals       bulk.Counts `json:"totals"`
+	Warnings     []string    `json:"warnings,omitempty"`
 	// ValueDigests are keyed digests of the values of the ${NAME} cells, by line: apply --plan
 	// refuses values that differ (see secret.Digests).
 	ValueDigests *secret.Digests   `json:"value_digests,omitempty"`
@@ -81,7 +83,7 @@ type PlanOption struct {
 
 // Meta returns the file's metadata.
 func (f PlanFile) Meta() PlanMeta {
-	return PlanMeta{Tool: f.Tool, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created, ValueDigests: f.ValueDigests}
+	return PlanMeta{Tool: f.Tool, Rev: f.ToolRevision, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created, ValueDigests: f.ValueDigests}
 }
 
 // NewPlanFile builds the content of plan.json from a plan; PlanJSON writes it.
@@ -91,6 +93,7 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 		Format:       Format,
 		Kind:         kindPlan,
 		Tool:         m.Tool,
+		ToolRevision: m.Rev,
 		Created:      utc(m.Created),
 		Server:       m.Server,
 		Input:        InputFile{Path: m.File, SHA256: m.SHA256},
