@@ -488,6 +488,7 @@ func TestResultsOrderAndMissing(t *testing.T) {
 
 func TestReadPlan(t *testing.T) {
 	m, p := planMeta(), fixturePlan()
+	m.Rev = "0123456789abcdef0123456789abcdef01234567"
 	text := render(t, func(w io.Writer) error { return PlanJSON(w, m, p) })
 	f, err := ReadPlan(strings.NewReader(text))
 	if err != nil {
@@ -496,7 +497,7 @@ func TestReadPlan(t *testing.T) {
 	if want := NewPlanFile(m, p); !reflect.DeepEqual(f, want) {
 		t.Errorf("ReadPlan(PlanJSON) differs:\n got %+v\nwant %+v", f, want)
 	}
-	if got := f.Meta(); got.SHA256 != m.SHA256 || got.File != m.File || got.Server != m.Server || !got.Created.Equal(m.Created) || got.Tool != m.Tool {
+	if got := f.Meta(); got.SHA256 != m.SHA256 || got.File != m.File || got.Server != m.Server || !got.Created.Equal(m.Created) || got.Tool != m.Tool || got.Rev != m.Rev {
 		t.Errorf("Meta() = %+v, want %+v", got, m)
 	}
 	if len(f.Integrations) != 6 || f.Integrations[2].Running || f.Integrations[0].Options[1].PermissionAfter != "lock-hide" {
