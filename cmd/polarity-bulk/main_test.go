@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 //	fake patched ID [N]           ID got N PATCHes (default 1)
 //
 // and "nosecret SECRET PATH..." fails when any file (or any file below a directory) holds
-// SECRET.
+// SECRET, and "release ..." builds and serves a release for the setup action (release_test.go).
+// REPO is the repository's root.
 func TestScripts(t *testing.T) {
 	fixture := filepath.Join("..", "..", "testdata", "fixtures", "integrations.json")
 	testscript.Run(t, testscript.Params{
@@ -64,17 +65,20 @@ func TestScripts(t *testing.T) {
 			hs.Start()
 			env.Defer(func() { srv.Close(); hs.Close() })
 			env.Values["fake"] = srv
+			env.Values["release"] = new(releaseServer)
 			env.Setenv("POLARITY_URL", hs.URL)
 			env.Setenv("POLARITY_API_KEY", "polarity-fake-api-key")
 			env.Setenv("NO_COLOR", "1")
 			// Under -race every process sleeps 1s at exit by default: scripts run dozens.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			env.Setenv("FIXTURE", mustAbs(fixture))
+			env.Setenv("REPO", mustAbs(filepath.Join("..", "..")))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"fake":     cmdFake,
 			"nosecret": cmdNoSecret,
+			"release":  cmdRelease,
 		},
 	})
 }
