@@ -7,8 +7,17 @@ REV     ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/polarity-bulk/polarity-bulk/internal/cli.Version=$(VERSION) \
            -X github.com/polarity-bulk/polarity-bulk/internal/cli.Revision=$(REV)
 FUZZTIME ?= 20s
+# Release and CI tools, run from the Go module proxy at pinned versions (nothing to install;
+# the first run downloads and builds them, later runs use the build cache).
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
+ACTIONLINT ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+# GoReleaser reads the git remote even for a snapshot, and without one stamps the commit
+# "none": a clone without a remote gets this repository's URL for the run (nothing is changed).
+GIT_REMOTE_ENV := $(if $(shell git remote 2>/dev/null),,GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/polarity-bulk/polarity-bulk.git)
+CI_SCRIPTS := .ci/run .ci/check-dist.sh .github/actions/setup-polarity-bulk/install.sh \
+              examples/demo.sh examples/github-actions/*.sh
 
-.PHONY: all build test lint bench fuzz demo clean
+.PHONY: all build test lint lint-ci bench fuzz demo dist release clean
 
 all: lint test build
 
@@ -24,6 +33,27 @@ test:
 lint:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+## lint-ci: actionlint on the workflows (with shellcheck on their run: steps) and shellcheck
+## on the action's and the examples' scripts (shellcheck: apt-get install shellcheck)
+lint-ci:
+	@command -v shellcheck >/dev/null || { echo "lint-ci needs shellcheck (apt-get install shellcheck, brew install shellcheck)"; exit 1; }
+	$(ACTIONLINT) .github/workflows/*.yml examples/github-actions/*.yml
+	shellcheck $(CI_SCRIPTS)
+
+## dist: a snapshot release in dist/, as a tag would make it (every platform, checksums.txt),
+## checked by installing it with the setup action
+dist:
+	$(GIT_REMOTE_ENV) $(GORELEASER) check
+	$(GIT_REMOTE_ENV) $(GORELEASER) release --snapshot --clean
+	bash .ci/check-dist.sh dist
+
+## release: the release of the current tag, published as a draft, checked like dist, then made
+## public (needs GITHUB_TOKEN and gh; .github/workflows/release.yml runs it on a pushed tag)
+release:
+	$(GORELEASER) release --clean
+	bash .ci/check-dist.sh dist
+	gh release edit "$$(git describe --tags --exact-match)" --draft=false
 
 ## bench: the benchmark table (see README "Performance"), then the Go benchmarks
 bench: build
@@ -44,4 +74,4 @@ demo: build
 	@BIN=$(BIN) bash examples/demo.sh
 
 clean:
-	rm -rf $(BIN) reports
+	rm -rf $(BIN) reports dist
