@@ -66,7 +66,7 @@ esac
 
 echo "check-dist: $dir holds polarity-bulk v$version (commit $commit):"
 for f in "${want[@]}" checksums.txt; do
-	wc -c <"$f" | awk -v f="$f" '{ printf "  %-52s %9d bytes  %6.2f MiB\n", f, $1, $1 / 1048576 }'
+	wc -c <"$f" | awk -v f="$f" '{ printf "  %-58s %9d bytes  %6.2f MiB\n", f, $1, $1 / 1048576 }'
 done
 echo "check-dist: checksums.txt (SHA-256):"
 sed 's/^/  /' checksums.txt

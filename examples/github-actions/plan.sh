@@ -9,11 +9,14 @@
 # Exit status: 0 when a plan was made, with or without changes (changes are what a pull
 # request is for); otherwise polarity-bulk's: 1 runtime failure (server unreachable, auth
 # refused), 2 usage error, 3 invalid CSV.
-# Step outputs ($GITHUB_OUTPUT): changes=true|false, csv_sha256=<hex>, the name of the plan.
+# Step outputs ($GITHUB_OUTPUT): changes=true|false, csv_sha256=<hex>, and plan_name, the
+# artifact name fetch-plan.sh looks for: polarity-plan-<csv_sha256>, or
+# polarity-plan-<POLARITY_TARGET>-<csv_sha256> when POLARITY_TARGET names one server of a fleet.
 set -euo pipefail
 
 csv=${POLARITY_CSV:?set POLARITY_CSV to the CSV file to roll out}
 dir=${POLARITY_PLAN_DIR:-polarity-plan}
+target=${POLARITY_TARGET:-}
 # Extra flags for plan (and apply), e.g. "--ca-cert internal-ca.pem -v": split on spaces.
 read -r -a flags <<<"${POLARITY_FLAGS:-}"
 
@@ -37,7 +40,8 @@ case $status in
 esac
 
 sha=$(sha256sum "$csv" | cut -d' ' -f1)
+name=polarity-plan-${target:+$target-}$sha
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
-	printf 'changes=%s\ncsv_sha256=%s\n' "$changes" "$sha" >>"$GITHUB_OUTPUT"
+	printf 'changes=%s\ncsv_sha256=%s\nplan_name=%s\n' "$changes" "$sha" "$name" >>"$GITHUB_OUTPUT"
 fi
-echo "plan.sh: changes=$changes; the plan of $csv (SHA-256 $sha) is in $dir/"
+echo "plan.sh: changes=$changes; the plan of $csv (SHA-256 $sha) is in $dir/; its artifact name is $name"
