@@ -4,7 +4,8 @@
 #   - checksums.txt lists exactly the six archives the action expects, and they match it;
 #   - each archive holds the binary (and README.md) at its top;
 #   - the action's install.sh, pointed at DIR as a file:// mirror, installs this machine's
-#     archive, and the installed binary reports the release's version and commit.
+#     archive, and the installed binary reports the release's version and commit;
+#   - the version's major fits go.mod's module path (go install ...@<tag> works).
 # Exit status 0 when all hold; 1 with the reason otherwise.
 set -euo pipefail
 
@@ -24,6 +25,14 @@ version=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' metadata.json)
 commit=$(sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' metadata.json)
 [ -n "$version" ] || die "no version in $dir/metadata.json"
 [[ $commit =~ ^[0-9a-f]{40}$ ]] || die "the release records the commit \"$commit\", not a git commit (a clone without a remote? make dist supplies one)"
+
+# Go refuses a tag v2 and up of a module whose path does not end in /v2 (/v3, ...): such a
+# release would install from the archives but break "go install ...@<tag>".
+major=${version%%.*}
+module=$(sed -n 's/^module //p' "$root/go.mod")
+if [ "$major" -ge 2 ] && [ "${module##*/}" != "v$major" ]; then
+	die "version v$version needs the module path $module/v$major (go.mod says $module): tag v1.x, or move the module to /v$major first"
+fi
 
 want=()
 for p in darwin_amd64 darwin_arm64 linux_amd64 linux_arm64 windows_amd64 windows_arm64; do
