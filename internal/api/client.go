@@ -28,7 +28,7 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
-// The defaults Config's zero values stand for, and the bounds of waiting.
+// The defaults of Config (see DefaultConfig), and the bounds of waiting and reading.
 const (
 	// DefaultTimeout bounds one request attempt.
 	DefaultTimeout = 30 * time.Second
@@ -45,6 +45,8 @@ const (
 	// DefaultRetryBudget is the size of the retry budget shared by every request of a client
 	// (see retryBudget).
 	DefaultRetryBudget = 500
+	// DefaultUserAgent is sent as User-Agent unless the caller names itself.
+	DefaultUserAgent = "polarity-bulk"
 	// MaxBody caps the size of one answer, after decompression: a page of a thousand
 	// integrations is a few megabytes.
 	MaxBody = 64 << 20
@@ -64,7 +66,9 @@ const (
 	backoffCap  = 30 * time.Second
 )
 
-// Config says how to reach and authenticate to a server. Zero values take the defaults above.
+// Config says how to reach and authenticate to a server. A zero Timeout, Rate, Burst,
+// MaxAttempts, MaxWait, RetryBudget or UserAgent takes its value from DefaultConfig (zero is
+// never a valid setting of any of them); negative ones are refused.
 type Config struct {
 	// URL is the server's base URL, e.g. https://polarity.example.com; a path prefix is allowed.
 	URL string
@@ -82,24 +86,99 @@ type Config struct {
 	// GETs and logins included.
 	Rate  float64
 	Burst int
-	// Retries is how many times a failed attempt is retried (network errors, timeouts, 429,
-	// 502, 503, 504). Zero means DefaultRetries; a negative value means no retries.
-	Retries int
+	// MaxAttempts is how many times one request may be sent: the first attempt and its
+	// retries (network errors, timeouts, 429, 502, 503, 504). 1 means no retries.
+	MaxAttempts int
 	// MaxWait is the longest Retry-After pause honoured; a server asking for more fails the
-	// request with ErrWaitTooLong. Zero means DefaultMaxWait.
+	// request with ErrWaitTooLong.
 	MaxWait time.Duration
 	// RetryBudget is the number of tokens in the retry budget shared by every request (see
-	// retryBudget). Zero means DefaultRetryBudget; a negative value means no budget at all.
+	// retryBudget).
 	RetryBudget int
 	// Logger receives debug and warning records; nil discards them. It never receives a
 	// token, a key, a password or an option value.
 	Logger *slog.Logger
-	// UserAgent is sent as User-Agent; empty means "polarity-bulk".
+	// UserAgent is sent as User-Agent.
 	UserAgent string
 	// Transport replaces the HTTP transport, for tests. Nil means a clone of
 	// http.DefaultTransport with proxies from the environment and the TLS settings above; a
 	// non-nil Transport ignores CACertFile and InsecureSkipVerify.
 	Transport http.RoundTripper
+}
+
+// DefaultConfig is the one place the client's defaults are written: what a zero field of
+// Config means, and what the command line's flags start from.
+func DefaultConfig() Config {
+	return Config{
+		Timeout: DefaultTimeout, Rate: DefaultRate, Burst: DefaultBurst,
+		MaxAttempts: 1 + DefaultRetries, MaxWait: DefaultMaxWait, RetryBudget: DefaultRetryBudget,
+		UserAgent: DefaultUserAgent,
+	}
+}
+
+// withDefaults fills the zero fields of cfg from DefaultConfig and checks the others.
+func (cfg Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = d.Timeout
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = d.MaxWait
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = d.Rate
+	}
+	fill(&cfg.Burst, d.Burst)
+	fill(&cfg.MaxAttempts, d.MaxAttempts)
+	fill(&cfg.RetryBudget, d.RetryBudget)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = d.UserAgent
+	}
+	switch {
+	case cfg.Timeout < 0:
+		return cfg, &ConfigError{Err: fmt.Errorf("timeout %s is negative", cfg.Timeout)}
+	case cfg.MaxWait < 0:
+		return cfg, &ConfigError{Err: fmt.Errorf("max wait %s is negative", cfg.MaxWait)}
+	case cfg.Rate <= 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0):
+		// A rate of 0 or less never lets a request go.
+		return cfg, &ConfigError{Err: fmt.Errorf("rate %g must be a positive number of requests per second", cfg.Rate)}
+	case cfg.Burst < 1:
+		// A burst below 1 makes every wait fail.
+		return cfg, &ConfigError{Err: fmt.Errorf("burst %d must be at least 1", cfg.Burst)}
+	case cfg.MaxAttempts < 1:
+		return cfg, &ConfigError{Err: fmt.Errorf("max attempts %d must be at least 1", cfg.MaxAttempts)}
+	case cfg.RetryBudget < 1:
+		return cfg, &ConfigError{Err: fmt.Errorf("retry budget %d must be at least 1", cfg.RetryBudget)}
+	}
+	return cfg, nil
+}
+
+// ConfigError is a setting New refuses: the caller's mistake, not the server's. Hint, when
+// set, says how to fix it.
+type ConfigError struct {
+	Err  error
+	Hint string
+}
+
+// Error reads as the message and, on a line of its own, the hint.
+func (e *ConfigError) Error() string {
+	if e.Hint == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + "\nhint: " + e.Hint
+}
+
+// Unwrap returns the cause.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configError is a ConfigError of a message and a hint.
+func configError(hint, format string, args ...any) *ConfigError {
+	return &ConfigError{Err: fmt.Errorf(format, args...), Hint: hint}
 }
 
 // Client talks to one Polarity server. It is safe for concurrent use.
@@ -140,111 +219,91 @@ type Client struct {
 }
 
 // New checks cfg and returns a client. It sends nothing: a password login happens lazily,
-// before the first request.
+// before the first request. Every setting it refuses is a *ConfigError.
 func New(cfg Config) (*Client, error) {
 	base, err := parseBase(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
-		return nil, errors.New("both an api key and a username/password are given\nhint: use one way to authenticate")
-	case cfg.APIKey == "" && (cfg.Username == "" || cfg.Password == ""):
-		if cfg.Username != "" || cfg.Password != "" {
-			return nil, errors.New("a username needs a password and a password a username")
-		}
-		return nil, errors.New("no credentials\nhint: give an api key, or a username and a password")
+	if err := checkAuth(cfg, base); err != nil {
+		return nil, err
 	}
-	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
-		return nil, fmt.Errorf("refusing to send credentials over plain http to %s\nhint: use https://%s, or plain http only to a loopback address (127.0.0.1, ::1, localhost)", base.Host, base.Host)
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
 	}
-
 	c := &Client{
 		base:     base,
 		apiKey:   cfg.APIKey,
 		username: cfg.Username,
 		password: cfg.Password,
 		timeout:  cfg.Timeout,
-		retries:  cfg.Retries,
+		retries:  cfg.MaxAttempts - 1,
 		log:      cfg.Logger,
 		ua:       cfg.UserAgent,
 		maxBody:  MaxBody,
+		maxWait:  cfg.MaxWait,
+		budget:   newRetryBudget(cfg.RetryBudget, cfg.MaxWait),
+		limiter:  rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
 		authSem:  make(chan struct{}, 1),
 		creds:    secret.NewSet(Redacted),
 		secrets:  secret.NewSet(Redacted),
 
 		maxIntegrations: MaxIntegrations,
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.timeout < 0 {
-		return nil, fmt.Errorf("timeout %s is negative", c.timeout)
-	}
-	c.maxWait = cfg.MaxWait
-	switch {
-	case c.maxWait == 0:
-		c.maxWait = DefaultMaxWait
-	case c.maxWait < 0:
-		return nil, fmt.Errorf("max wait %s is negative", c.maxWait)
-	}
-	switch {
-	case cfg.RetryBudget == 0:
-		c.budget = newRetryBudget(DefaultRetryBudget, c.maxWait)
-	case cfg.RetryBudget > 0:
-		c.budget = newRetryBudget(cfg.RetryBudget, c.maxWait)
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = DefaultRetries
-	case c.retries < 0:
-		c.retries = 0
-	}
-	r, burst := cfg.Rate, cfg.Burst
-	if r == 0 {
-		r = DefaultRate
-	}
-	if burst == 0 {
-		burst = DefaultBurst
-	}
-	// A burst below 1 makes every wait fail, and a rate of 0 or less never lets a request go.
-	if r <= 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return nil, fmt.Errorf("rate %g must be a positive number of requests per second", cfg.Rate)
-	}
-	if burst < 1 {
-		return nil, fmt.Errorf("burst %d must be at least 1", cfg.Burst)
-	}
-	c.limiter = rate.NewLimiter(rate.Limit(r), burst)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if c.ua == "" {
-		c.ua = "polarity-bulk"
-	}
 	c.addCredential(cfg.APIKey)
 	c.addCredential(cfg.Password)
-
-	rt := cfg.Transport
-	if rt == nil {
-		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
-		if cfg.CACertFile != "" {
-			pool, err := certPool(cfg.CACertFile)
-			if err != nil {
-				return nil, err
-			}
-			tlsConf.RootCAs = pool
-		}
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.Proxy = http.ProxyFromEnvironment
-		t.TLSClientConfig = tlsConf
-		// Every request goes to one host, from as many workers as --concurrency says. The
-		// default of 2 idle connections per host closed the others whenever answers came
-		// back together, and the next PATCHes paid for a new TCP and TLS handshake.
-		t.MaxIdleConnsPerHost = t.MaxIdleConns
-		rt = t
+	rt, err := transport(cfg)
+	if err != nil {
+		return nil, err
 	}
 	c.hc = &http.Client{Transport: rt, CheckRedirect: c.checkRedirect}
 	return c, nil
+}
+
+// checkAuth refuses credentials given twice or by halves, and any sent over plain http off
+// loopback.
+func checkAuth(cfg Config, base *url.URL) error {
+	switch {
+	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
+		return configError("use one way to authenticate", "both an api key and a username/password are given")
+	case cfg.APIKey == "" && (cfg.Username == "" || cfg.Password == ""):
+		if cfg.Username != "" || cfg.Password != "" {
+			return &ConfigError{Err: errors.New("a username needs a password and a password a username")}
+		}
+		return configError("give an api key, or a username and a password", "no credentials")
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		return configError(fmt.Sprintf("use https://%s, or plain http only to a loopback address (127.0.0.1, ::1, localhost)", base.Host),
+			"refusing to send credentials over plain http to %s", base.Host)
+	}
+	return nil
+}
+
+// transport is cfg's Transport, or a clone of http.DefaultTransport with proxies from the
+// environment and cfg's TLS settings.
+func transport(cfg Config) (http.RoundTripper, error) {
+	if cfg.Transport != nil {
+		return cfg.Transport, nil
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
+	if cfg.CACertFile != "" {
+		pool, err := certPool(cfg.CACertFile)
+		if err != nil {
+			return nil, err
+		}
+		tlsConf.RootCAs = pool
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = http.ProxyFromEnvironment
+	t.TLSClientConfig = tlsConf
+	// Every request goes to one host, from as many workers as --concurrency says. The default
+	// of 2 idle connections per host closed the others whenever answers came back together,
+	// and the next PATCHes paid for a new TCP and TLS handshake.
+	t.MaxIdleConnsPerHost = t.MaxIdleConns
+	return t, nil
 }
 
 // Requests returns how many requests the client has sent so far, every attempt counted.
@@ -252,24 +311,24 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 
 func parseBase(raw string) (*url.URL, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("no server url\nhint: give the base url, e.g. https://polarity.example.com")
+		return nil, configError("give the base url, e.g. https://polarity.example.com", "no server url")
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("server url: %w", err)
+		return nil, &ConfigError{Err: fmt.Errorf("server url: %w", err)}
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("server url %q: scheme must be https or http\nhint: e.g. https://polarity.example.com", raw)
+		return nil, configError("e.g. https://polarity.example.com", "server url %q: scheme must be https or http", raw)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("server url %q has no host", raw)
+		return nil, &ConfigError{Err: fmt.Errorf("server url %q has no host", raw)}
 	}
 	if u.User != nil {
 		// Not echoed: the user info may hold a password.
-		return nil, errors.New("server url holds credentials\nhint: remove user:password@ from the url and pass credentials the usual way")
+		return nil, configError("remove user:password@ from the url and pass credentials the usual way", "server url holds credentials")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("server url %q must not have a query or fragment", u.Redacted())
+		return nil, &ConfigError{Err: fmt.Errorf("server url %q must not have a query or fragment", u.Redacted())}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -288,14 +347,14 @@ func isLoopback(host string) bool {
 func certPool(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("ca certificate: %w", err)
+		return nil, &ConfigError{Err: fmt.Errorf("ca certificate: %w", err)}
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca certificate %s: no PEM certificate found", file)
+		return nil, &ConfigError{Err: fmt.Errorf("ca certificate %s: no PEM certificate found", file)}
 	}
 	return pool, nil
 }
@@ -304,20 +363,28 @@ func certPool(file string) (*x509.CertPool, error) {
 // Go turns a redirected PATCH or POST into a GET, which would answer 200 and look like
 // success; and Go keeps the Authorization header on a redirect to another port of the same
 // host, or from https to http, so following one would hand the bearer token to whoever
-// listens there.
+// listens there. A redirect it refuses is a *RedirectError.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
-		return errors.New("stopped after 5 redirects")
+		return &RedirectError{Reason: "stopped after 5 redirects"}
 	}
 	if via[0].Method != http.MethodGet {
 		return http.ErrUseLastResponse
 	}
 	if origin(req.URL) != origin(c.base) {
 		// Not the URL: the server chose it, and it may hold anything.
-		return fmt.Errorf("refusing redirect to another origin (%s, not %s): credentials are only sent to the server given", req.URL.Scheme+"://"+req.URL.Host, origin(c.base))
+		return &RedirectError{Reason: fmt.Sprintf("refusing redirect to another origin (%s, not %s): credentials are only sent to the server given", req.URL.Scheme+"://"+req.URL.Host, origin(c.base))}
 	}
 	return nil
 }
+
+// RedirectError is a redirect the client would not follow. A retry cannot help: the server
+// answers the same way.
+type RedirectError struct {
+	Reason string
+}
+
+func (e *RedirectError) Error() string { return e.Reason }
 
 // origin is a URL's scheme, host and port, the port spelled out.
 func origin(u *url.URL) string {

@@ -72,7 +72,7 @@ func TestDefaults(t *testing.T) {
 	if !ok || tr.Proxy == nil || tr.TLSClientConfig == nil || tr.TLSClientConfig.InsecureSkipVerify {
 		t.Errorf("transport %#v", c.hc.Transport)
 	}
-	c, _ = New(Config{URL: "https://x", APIKey: "k", Retries: -1})
+	c, _ = New(Config{URL: "https://x", APIKey: "k", MaxAttempts: 1})
 	if c.retries != 0 {
 		t.Errorf("retries -1 → %d", c.retries)
 	}
@@ -243,7 +243,7 @@ func TestRedirectStaysOnOrigin(t *testing.T) {
 		{"https down to http", tlsSrv.URL, tlsSrv.Client().Transport},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newKeyClient(t, tc.url, func(cfg *Config) { cfg.Transport = tc.rt; cfg.Retries = -1 })
+			c := newKeyClient(t, tc.url, func(cfg *Config) { cfg.Transport = tc.rt; cfg.MaxAttempts = 1 })
 			if _, err := c.Integration(ctxT(t), "moved"); err != nil {
 				t.Errorf("a redirect within the origin: %v", err)
 			}
@@ -253,7 +253,7 @@ func TestRedirectStaysOnOrigin(t *testing.T) {
 			}
 			// A password session whose token is due for a refresh: the refresh GET is
 			// redirected too.
-			lc, err := New(Config{URL: tc.url, Username: "u", Password: "pw-0123456789", Transport: tc.rt, Retries: -1, Rate: 1000})
+			lc, err := New(Config{URL: tc.url, Username: "u", Password: "pw-0123456789", Transport: tc.rt, MaxAttempts: 1, Rate: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

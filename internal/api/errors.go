@@ -133,18 +133,28 @@ func (e *Error) Keys() []string {
 	return keys
 }
 
+// Message is the item's title and detail, as one text: "title: detail", or either alone
+// (a detail that repeats the title is said once).
+func (it ErrorItem) Message() string {
+	switch {
+	case it.Detail == "" || it.Detail == it.Title:
+		return it.Title
+	case it.Title == "":
+		return it.Detail
+	}
+	return it.Title + ": " + it.Detail
+}
+
+// text is Message with the option it concerns in front.
 func (it ErrorItem) text() string {
-	var parts []string
-	if it.Key != "" {
-		parts = append(parts, "option "+it.Key)
+	msg := it.Message()
+	switch {
+	case it.Key == "":
+		return msg
+	case msg == "":
+		return "option " + it.Key
 	}
-	if it.Title != "" {
-		parts = append(parts, it.Title)
-	}
-	if it.Detail != "" && it.Detail != it.Title {
-		parts = append(parts, it.Detail)
-	}
-	return strings.Join(parts, ": ")
+	return "option " + it.Key + ": " + msg
 }
 
 // pointerIndex reads the n of "/data/n" or "/data/n/...".

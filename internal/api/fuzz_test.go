@@ -75,7 +75,7 @@ func (t fuzzTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func fuzzClient(t *testing.T, pick func(*http.Request) answer, mod func(*Config)) *Client {
 	cfg := Config{
 		URL: "https://polarity.fuzz", APIKey: fuzzKey, Rate: 1e9, Burst: 1000,
-		Timeout: 5 * time.Second, Retries: -1, Transport: fuzzTransport{pick},
+		Timeout: 5 * time.Second, MaxAttempts: 1, Transport: fuzzTransport{pick},
 	}
 	if mod != nil {
 		mod(&cfg)

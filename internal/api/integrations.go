@@ -39,35 +39,46 @@ const maxListBytes = 512 << 20
 // only when the total says more remain; without one, one more page is asked to tell a cap from
 // the end.
 func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Integration, error) {
-	var all []bulk.Integration
-	seen := map[string]bool{}
-	read := 0 // bytes of answers read
-	sizeIdx := 0
-	size := pageSizes[0]
+	filter := url.Values{}
+	if runningOnly {
+		filter.Set("filter[integration.status]", "running")
+	}
+	all, err := c.list(ctx, filter)
+	if err != nil || !runningOnly {
+		return all, err
+	}
+	running := all[:0]
+	for _, in := range all {
+		if in.Running() {
+			running = append(running, in)
+		}
+	}
+	return running, nil
+}
+
+// list reads every page of GET /api/integrations with the given filters (see Integrations
+// for how paging ends).
+func (c *Client) list(ctx context.Context, filter url.Values) ([]bulk.Integration, error) {
+	p := pager{size: pageSizes[0], seen: map[string]bool{}}
 	for page := 1; ; page++ {
 		if page > maxPages {
 			return nil, fmt.Errorf("list integrations: more than %d pages, giving up", maxPages)
 		}
 		q := url.Values{}
-		q.Set("page[size]", strconv.Itoa(size))
-		q.Set("page[number]", strconv.Itoa(page))
-		if runningOnly {
-			q.Set("filter[integration.status]", "running")
+		for k, v := range filter {
+			q[k] = v
 		}
+		q.Set("page[size]", strconv.Itoa(p.size))
+		q.Set("page[number]", strconv.Itoa(page))
 		op := "list integrations"
 		if page > 1 {
 			op = fmt.Sprintf("list integrations, page %d", page)
 		}
 		doc, n, err := c.getDocument(ctx, op, "/api/integrations", q)
-		read += n
+		p.read += n
 		if err != nil {
-			var e *Error
-			if page == 1 && sizeIdx+1 < len(pageSizes) && errors.As(err, &e) &&
-				(e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusRequestEntityTooLarge ||
-					e.HTTPStatus == http.StatusUnprocessableEntity) {
-				sizeIdx++
-				c.log.Info("server refused the page size, trying a smaller one", "size", size, "next", pageSizes[sizeIdx])
-				size = pageSizes[sizeIdx]
+			if page == 1 && p.smaller(err) {
+				c.log.Info("server refused the page size, trying a smaller one", "size", pageSizes[p.sizeIdx-1], "next", p.size)
 				page--
 				continue
 			}
@@ -78,50 +89,74 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
 		}
 		c.guard(items)
-		fresh := 0
-		for _, in := range items {
-			if !seen[in.ID] {
-				seen[in.ID] = true
-				all = append(all, in)
-				fresh++
-			}
-		}
-		if len(all) > c.maxIntegrations || read > maxListBytes {
+		fresh := p.add(items)
+		if len(p.all) > c.maxIntegrations || p.read > maxListBytes {
 			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf(
 				"%w: the server listed more than %d integrations (%d MB) and kept sending more: giving up (a real server has far fewer: is paging broken?)",
-				ErrBadResponse, c.maxIntegrations, read>>20)}
+				ErrBadResponse, c.maxIntegrations, p.read>>20)}
 		}
-		n, total := len(items), doc.total()
-		if n == 0 || fresh == 0 || n > size {
-			break // the end, a server ignoring page[number], or one ignoring page[size]
+		if p.last(page, len(items), fresh, doc.total()) {
+			return p.all, nil
 		}
-		if total >= 0 {
-			if total >= len(all) {
-				if len(all) >= total {
-					break
-				}
-			} else if page >= total {
-				break // total counts pages
+		if page == 1 && len(items) < p.size {
+			c.log.Debug("first page shorter than asked; the server may cap the page size", "asked", p.size, "got", len(items))
+			p.size = len(items)
+		}
+	}
+}
+
+// pager is a listing as it goes: the integrations read, and the page size in use.
+type pager struct {
+	all     []bulk.Integration
+	seen    map[string]bool
+	read    int // bytes of answers read
+	sizeIdx int
+	size    int
+}
+
+// smaller moves to the next smaller page size after err, when err is a refusal of the size
+// (400, 413, 422) and a smaller size is left.
+func (p *pager) smaller(err error) bool {
+	var e *Error
+	if p.sizeIdx+1 >= len(pageSizes) || !errors.As(err, &e) ||
+		e.HTTPStatus != http.StatusBadRequest && e.HTTPStatus != http.StatusRequestEntityTooLarge &&
+			e.HTTPStatus != http.StatusUnprocessableEntity {
+		return false
+	}
+	p.sizeIdx++
+	p.size = pageSizes[p.sizeIdx]
+	return true
+}
+
+// add keeps the integrations not seen before and returns how many there were.
+func (p *pager) add(items []bulk.Integration) int {
+	fresh := 0
+	for _, in := range items {
+		if !p.seen[in.ID] {
+			p.seen[in.ID] = true
+			p.all = append(p.all, in)
+			fresh++
+		}
+	}
+	return fresh
+}
+
+// last reports whether page, which held n integrations (fresh of them new) and said total
+// (-1: nothing), is the last one.
+func (p *pager) last(page, n, fresh, total int) bool {
+	if n == 0 || fresh == 0 || n > p.size {
+		return true // the end, a server ignoring page[number], or one ignoring page[size]
+	}
+	if total >= 0 {
+		if total >= len(p.all) {
+			if len(p.all) >= total {
+				return true
 			}
-		}
-		if n < size {
-			if page > 1 {
-				break
-			}
-			c.log.Debug("first page shorter than asked; the server may cap the page size", "asked", size, "got", n)
-			size = n
+		} else if page >= total {
+			return true // total counts pages
 		}
 	}
-	if !runningOnly {
-		return all, nil
-	}
-	running := all[:0]
-	for _, in := range all {
-		if in.Running() {
-			running = append(running, in)
-		}
-	}
-	return running, nil
+	return n < p.size && page > 1
 }
 
 // Integration reads one integration with its options through GET /api/integrations/<id>.

@@ -69,146 +69,185 @@ var errTooLarge = errors.New("response too large")
 // (the call fails with ErrRetryBudget once it is spent); and the waits end at once when the
 // context's wait signal ends (see KeepInFlight), while a request already sent is answered.
 func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
-	attempts, failures := 0, 0
-	relogged := false
-	lastStatus := 0
-	var lastItems []ErrorItem
 	// refund is what a success gives back to the retry budget: the cost of the retry that
 	// got through, or a token for an answer at the first attempt.
-	refund := float64(successRefund)
-	fail := func(e *Error) (*response, int, error) {
-		e.Attempts = attempts
-		e.Err = c.scrubErr(e.Err, cl.scrub)
-		for i := range e.Items {
-			e.Items[i].Title = c.clean(e.Items[i].Title, cl.scrub, maxItemText)
-			e.Items[i].Detail = c.clean(e.Items[i].Detail, cl.scrub, maxItemText)
-		}
-		return nil, attempts, e
-	}
-	// waitFailed is the error of a call whose wait before the next attempt ended early.
-	waitFailed := func(err error) (*response, int, error) {
-		e := &Error{Op: cl.op, HTTPStatus: lastStatus, Items: lastItems, Err: err}
-		if errors.Is(err, ErrRetryBudget) {
-			if attempts > 0 {
-				e.Err = fmt.Errorf("not retried: %w", err)
-			} else {
-				e.Err = fmt.Errorf("not sent: %w", err)
-			}
-		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			if attempts > 0 {
-				e.Err = fmt.Errorf("interrupted while waiting to retry: %w", err)
-			} else {
-				e.Err = fmt.Errorf("interrupted before it was sent: %w", err)
-			}
-			if ctx.Err() != nil {
-				e.Err = ctx.Err() // the caller's own cancellation, as it gave it
-			}
-		}
-		return fail(e)
-	}
+	st := &callState{c: c, ctx: ctx, cl: cl, refund: successRefund}
 	for {
 		token := cl.bearer
 		if cl.auth == authSession {
 			var err error
 			if token, err = c.sessionToken(ctx); err != nil {
-				return fail(&Error{Op: cl.op, Err: err})
+				return st.fail(&Error{Op: cl.op, Err: err})
 			}
 		}
 		if err := c.waitTurn(ctx); err != nil {
-			return waitFailed(err)
+			return st.waitFailed(err)
 		}
-		attempts++
-		resp, err := c.attempt(ctx, cl, token, attempts)
+		st.attempts++
+		resp, err := c.attempt(ctx, cl, token, st.attempts)
+		var again bool
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return fail(&Error{Op: cl.op, Err: ctx.Err()})
-			case errors.Is(err, errTooLarge):
-				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (over %d bytes)", ErrBadResponse, errTooLarge, c.bodyLimit(cl))})
-			case permanent(err):
-				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
-			}
-			// Retried whatever the method, PATCH included: the attempt may have reached the
-			// server, but a PATCH carries full values, so sending it twice is harmless.
-			lastStatus, lastItems = 0, nil
-			failures++
-			if failures > c.retries {
-				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
-			}
-			if !c.budget.take(retryNetCost) {
-				return fail(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (not retried: %w)", ErrConnection, err, errBudget)})
-			}
-			refund = retryNetCost
-			wait := backoff(failures)
-			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "reason", c.scrub(err.Error(), cl.scrub), "wait", wait)
-			if err := sleep(ctx, wait); err != nil {
-				return waitFailed(err)
-			}
-			continue
+			resp, again, err = st.networkError(err)
+		} else {
+			resp, again, err = st.answer(resp, token)
 		}
-
-		switch s := resp.status; {
-		case s >= 200 && s <= 299:
-			if items, ok := c.errorMember(resp); ok {
-				// Whatever the status, an answer with errors is a refusal (Polarity says
-				// 200 {"errors": [...]} for an integration that is not running).
-				return fail(&Error{Op: cl.op, HTTPStatus: s, Items: items,
-					Err: fmt.Errorf("%w in a %s answer", ErrRefused, statusText(s))})
-			}
-			c.budget.refund(refund)
-			return resp, attempts, nil
-
-		case s == http.StatusUnauthorized && cl.auth == authSession && c.apiKey == "" && !relogged:
-			// Polarity's own client logs in again once and retries; a second 401 is final.
-			relogged = true
-			c.log.Info("session refused, logging in again", "op", cl.op)
-			if err := c.relogin(ctx, token); err != nil {
-				return fail(&Error{Op: cl.op, Err: err})
-			}
-			continue
-
-		case s == http.StatusTooManyRequests || s == http.StatusBadGateway ||
-			s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
-			ra, hasRA := retryAfter(resp.header.Get("Retry-After"), time.Now())
-			// Whether or not this request is retried, everyone else pauses as asked; a pause
-			// over maxWait makes the requests that would wait for it fail instead.
-			if hasRA {
-				c.pause(ra, cl.op, s)
-			}
-			if hasRA && ra > c.maxWait {
-				e := c.statusError(cl, resp)
-				e.Err = &waitError{asked: ra, max: c.maxWait}
-				return fail(e)
-			}
-			failures++
-			if failures > c.retries {
-				return fail(c.statusError(cl, resp))
-			}
-			// The pause itself is paid for in waitTurn, by every request that waits for it.
-			if !c.budget.take(retryCost) {
-				e := c.statusError(cl, resp)
-				e.Err = fmt.Errorf("not retried: %w", errBudget)
-				return fail(e)
-			}
-			refund = retryCost
-			lastStatus, lastItems = s, parseErrorItems(resp.body)
-			if hasRA {
-				// waitTurn sleeps through the pause before the next attempt.
-				c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "status", s, "retry_after", ra)
-				continue
-			}
-			wait := backoff(failures)
-			c.log.Warn("retrying request", "op", cl.op, "attempt", attempts, "status", s, "wait", wait)
-			if err := sleep(ctx, wait); err != nil {
-				return waitFailed(err)
-			}
-			continue
-
-		default:
-			return fail(c.statusError(cl, resp))
+		if !again {
+			return resp, st.attempts, err
 		}
 	}
+}
+
+// callState is one call of do as it goes: what it sent, and what the last refusal said.
+type callState struct {
+	c          *Client
+	ctx        context.Context
+	cl         call
+	attempts   int
+	failures   int // attempts that failed in a way worth a retry
+	relogged   bool
+	lastStatus int
+	lastItems  []ErrorItem
+	refund     float64
+}
+
+// fail ends the call with e, scrubbed of every secret.
+func (st *callState) fail(e *Error) (*response, int, error) {
+	e.Attempts = st.attempts
+	e.Err = st.c.scrubErr(e.Err, st.cl.scrub)
+	for i := range e.Items {
+		e.Items[i].Title = st.c.clean(e.Items[i].Title, st.cl.scrub, maxItemText)
+		e.Items[i].Detail = st.c.clean(e.Items[i].Detail, st.cl.scrub, maxItemText)
+	}
+	return nil, st.attempts, e
+}
+
+// end is fail for the steps of the loop, which also say whether to go again.
+func (st *callState) end(e *Error) (*response, bool, error) {
+	_, _, err := st.fail(e)
+	return nil, false, err
+}
+
+// waitFailed is the error of a call whose wait before the next attempt ended early.
+func (st *callState) waitFailed(err error) (*response, int, error) {
+	e := &Error{Op: st.cl.op, HTTPStatus: st.lastStatus, Items: st.lastItems, Err: err}
+	sent := st.attempts > 0
+	switch {
+	case errors.Is(err, ErrRetryBudget) && sent:
+		e.Err = fmt.Errorf("not retried: %w", err)
+	case errors.Is(err, ErrRetryBudget):
+		e.Err = fmt.Errorf("not sent: %w", err)
+	case st.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		e.Err = st.ctx.Err() // the caller's own cancellation, as it gave it
+	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && sent:
+		e.Err = fmt.Errorf("interrupted while waiting to retry: %w", err)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		e.Err = fmt.Errorf("interrupted before it was sent: %w", err)
+	}
+	return st.fail(e)
+}
+
+// networkError decides about an attempt that got no answer: fail, or retry after a backoff.
+func (st *callState) networkError(err error) (*response, bool, error) {
+	c, cl := st.c, st.cl
+	switch {
+	case st.ctx.Err() != nil:
+		return st.end(&Error{Op: cl.op, Err: st.ctx.Err()})
+	case errors.Is(err, errTooLarge):
+		return st.end(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (over %d bytes)", ErrBadResponse, errTooLarge, c.bodyLimit(cl))})
+	case permanent(err):
+		return st.end(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
+	}
+	// Retried whatever the method, PATCH included: the attempt may have reached the server,
+	// but a PATCH carries full values, so sending it twice is harmless.
+	st.lastStatus, st.lastItems = 0, nil
+	st.failures++
+	if st.failures > c.retries {
+		return st.end(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w", ErrConnection, err)})
+	}
+	if !c.budget.take(retryNetCost) {
+		return st.end(&Error{Op: cl.op, Err: fmt.Errorf("%w: %w (not retried: %w)", ErrConnection, err, errBudget)})
+	}
+	st.refund = retryNetCost
+	wait := backoff(st.failures)
+	c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "reason", c.scrub(err.Error(), cl.scrub), "wait", wait)
+	return st.sleep(wait)
+}
+
+// sleep waits before the next attempt; an ended wait ends the call.
+func (st *callState) sleep(wait time.Duration) (*response, bool, error) {
+	if err := sleep(st.ctx, wait); err != nil {
+		_, _, err := st.waitFailed(err)
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
+// answer decides about an answer: success, one login again after a 401, a retry of 429, 502,
+// 503 or 504, or a refusal.
+func (st *callState) answer(resp *response, token string) (*response, bool, error) {
+	c, cl := st.c, st.cl
+	switch s := resp.status; {
+	case s >= 200 && s <= 299:
+		if items, ok := c.errorMember(resp); ok {
+			// Whatever the status, an answer with errors is a refusal (Polarity says 200
+			// {"errors": [...]} for an integration that is not running).
+			return st.end(&Error{Op: cl.op, HTTPStatus: s, Items: items,
+				Err: fmt.Errorf("%w in a %s answer", ErrRefused, statusText(s))})
+		}
+		c.budget.refund(st.refund)
+		return resp, false, nil
+
+	case s == http.StatusUnauthorized && cl.auth == authSession && c.apiKey == "" && !st.relogged:
+		// Polarity's own client logs in again once and retries; a second 401 is final.
+		st.relogged = true
+		c.log.Info("session refused, logging in again", "op", cl.op)
+		if err := c.relogin(st.ctx, token); err != nil {
+			return st.end(&Error{Op: cl.op, Err: err})
+		}
+		return nil, true, nil
+
+	case s == http.StatusTooManyRequests || s == http.StatusBadGateway ||
+		s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
+		return st.refused(resp)
+	}
+	return st.end(c.statusError(cl, resp))
+}
+
+// refused decides about a 429, 502, 503 or 504: retry after the pause the server asked for
+// or after a backoff, unless the retries, the budget or --max-wait say no.
+func (st *callState) refused(resp *response) (*response, bool, error) {
+	c, cl, s := st.c, st.cl, resp.status
+	ra, hasRA := retryAfter(resp.header.Get("Retry-After"), time.Now())
+	// Whether or not this request is retried, everyone else pauses as asked; a pause over
+	// maxWait makes the requests that would wait for it fail instead.
+	if hasRA {
+		c.pause(ra, cl.op, s)
+	}
+	if hasRA && ra > c.maxWait {
+		e := c.statusError(cl, resp)
+		e.Err = &waitError{asked: ra, max: c.maxWait}
+		return st.end(e)
+	}
+	st.failures++
+	if st.failures > c.retries {
+		return st.end(c.statusError(cl, resp))
+	}
+	// The pause itself is paid for in waitTurn, by every request that waits for it.
+	if !c.budget.take(retryCost) {
+		e := c.statusError(cl, resp)
+		e.Err = fmt.Errorf("not retried: %w", errBudget)
+		return st.end(e)
+	}
+	st.refund = retryCost
+	st.lastStatus, st.lastItems = s, parseErrorItems(resp.body)
+	if hasRA {
+		// waitTurn sleeps through the pause before the next attempt.
+		c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "status", s, "retry_after", ra)
+		return nil, true, nil
+	}
+	wait := backoff(st.failures)
+	c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "status", s, "wait", wait)
+	return st.sleep(wait)
 }
 
 // errBudget is ErrRetryBudget as errors say it.
@@ -316,12 +355,10 @@ func permanent(err error) bool {
 		hostname    x509.HostnameError
 		invalid     x509.CertificateInvalidError
 		verifyError *tls.CertificateVerificationError
+		redirect    *RedirectError
 	)
-	if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
-		errors.As(err, &verifyError) {
-		return true
-	}
-	return strings.Contains(err.Error(), "refusing redirect") || strings.Contains(err.Error(), "stopped after 5 redirects")
+	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verifyError) || errors.As(err, &redirect)
 }
 
 // waitTurn blocks until the shared pause is over and the shared limiter grants a token. Each

@@ -60,19 +60,19 @@ func repeat(status, n int) []int { return slices.Repeat([]int{status}, n) }
 // failures are not; the retry budget is respected.
 func TestRetries(t *testing.T) {
 	cases := []struct {
-		name     string
-		statuses []int
-		retries  int
-		attempts int
-		fails    bool
+		name        string
+		statuses    []int
+		maxAttempts int // 0: the default
+		attempts    int
+		fails       bool
 	}{
 		{"503 twice then ok", repeat(503, 2), 0, 3, false},
 		{"502 then ok", []int{502}, 0, 2, false},
 		{"504 then ok", []int{504}, 0, 2, false},
 		{"429 without retry-after then ok", []int{429}, 0, 2, false},
 		{"503 forever, default budget", repeat(503, 100), 0, 1 + DefaultRetries, true},
-		{"503 forever, 2 retries", repeat(503, 100), 2, 3, true},
-		{"503, retries off", repeat(503, 100), -1, 1, true},
+		{"503 forever, 2 retries", repeat(503, 100), 3, 3, true},
+		{"503, retries off", repeat(503, 100), 1, 1, true},
 		{"400 not retried", []int{400}, 0, 1, true},
 		{"403 not retried", []int{403}, 0, 1, true},
 		{"404 not retried", []int{404}, 0, 1, true},
@@ -84,7 +84,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := &script{statuses: tc.statuses}
-				c := memClient(t, s, func(c *Config) { c.Retries = tc.retries })
+				c := memClient(t, s, func(c *Config) { c.MaxAttempts = tc.maxAttempts })
 				_, err := c.Integration(t.Context(), "vt_1")
 				if (err != nil) != tc.fails {
 					t.Fatalf("err = %v", err)
@@ -311,7 +311,7 @@ func TestTimeouts(t *testing.T) {
 			<-r.Context().Done()
 			return nil, r.Context().Err()
 		})
-		c := newKeyClient(t, "https://polarity.test", func(c *Config) { c.Transport = rt; c.Timeout = time.Second; c.Retries = 2 })
+		c := newKeyClient(t, "https://polarity.test", func(c *Config) { c.Transport = rt; c.Timeout = time.Second; c.MaxAttempts = 1 + 2 })
 		_, err := c.Integration(t.Context(), "vt_1")
 		if !errors.Is(err, ErrConnection) || !strings.Contains(err.Error(), "timed out after 1s") || c.Requests() != 3 {
 			t.Errorf("err = %v after %d requests", err, c.Requests())
@@ -376,7 +376,7 @@ func TestNetworkErrors(t *testing.T) {
 		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
 			return nil, errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
 		})
-		c := newKeyClient(t, "https://polarity.test", func(c *Config) { c.Transport = rt; c.Retries = 3 })
+		c := newKeyClient(t, "https://polarity.test", func(c *Config) { c.Transport = rt; c.MaxAttempts = 1 + 3 })
 		_, err := c.Integration(t.Context(), "vt_1")
 		if !errors.Is(err, ErrConnection) || c.Requests() != 4 {
 			t.Errorf("err = %v after %d requests", err, c.Requests())
@@ -387,7 +387,7 @@ func TestNetworkErrors(t *testing.T) {
 	ts := newTestServer(t, okHandler())
 	url := ts.URL
 	ts.Close()
-	c := newKeyClient(t, url, func(c *Config) { c.Retries = -1 })
+	c := newKeyClient(t, url, func(c *Config) { c.MaxAttempts = 1 })
 	_, err := c.Integration(ctxT(t), "vt_1")
 	if !errors.Is(err, ErrConnection) || c.Requests() != 1 {
 		t.Errorf("err = %v after %d requests", err, c.Requests())

@@ -80,7 +80,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	})
 	ts := newTestServer(t, h)
 	logs := &logBuffer{}
-	c, err := New(Config{URL: ts.URL, Username: testUser, Password: testPass, Logger: debugLogger(logs), Retries: 1, Rate: 1000, Burst: 10})
+	c, err := New(Config{URL: ts.URL, Username: testUser, Password: testPass, Logger: debugLogger(logs), MaxAttempts: 1 + 1, Rate: 1000, Burst: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Error("broken login accepted")
 	}
 	collect(err)
-	c3, _ := New(Config{URL: ts.URL, APIKey: testKey, Logger: debugLogger(logs), Retries: -1})
+	c3, _ := New(Config{URL: ts.URL, APIKey: testKey, Logger: debugLogger(logs), MaxAttempts: 1})
 	_, err = c3.Integration(ctx, "text")
 	collect(err)
 
@@ -254,7 +254,7 @@ func TestHostileSecretEchoes(t *testing.T) {
 	})
 	ts := newTestServer(t, h)
 	logs := &logBuffer{}
-	c := newKeyClient(t, ts.URL, func(cfg *Config) { cfg.APIKey = key; cfg.Logger = debugLogger(logs); cfg.Retries = -1 })
+	c := newKeyClient(t, ts.URL, func(cfg *Config) { cfg.APIKey = key; cfg.Logger = debugLogger(logs); cfg.MaxAttempts = 1 })
 	var all strings.Builder
 	for i, s := range secrets {
 		id := fmt.Sprintf("s%d", i)

@@ -79,7 +79,7 @@ func TestMaxWait(t *testing.T) {
 func TestRetryBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &always{status: 503}
-		c := memClient(t, srv, func(c *Config) { c.Retries = 10 })
+		c := memClient(t, srv, func(c *Config) { c.MaxAttempts = 1 + 10 })
 		var budgetErrs atomic.Int64
 		var wg sync.WaitGroup
 		for range 4 {
@@ -211,7 +211,7 @@ func TestKeepInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The backoff after a 503 ends at once too.
 		srv := &always{status: 503}
-		c := memClient(t, srv, func(c *Config) { c.Retries = 20 })
+		c := memClient(t, srv, func(c *Config) { c.MaxAttempts = 1 + 20 })
 		parent, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() {

@@ -259,13 +259,7 @@ func attribute(r *bulk.Result, err error) {
 		if it.Key == "" {
 			continue
 		}
-		msg := it.Title
-		if it.Detail != "" && it.Detail != it.Title {
-			if msg != "" {
-				msg += ": "
-			}
-			msg += it.Detail
-		}
+		msg := it.Message()
 		if prev := named[it.Key]; prev != "" {
 			msg = prev + "; " + msg
 		}

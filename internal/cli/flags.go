@@ -97,16 +97,17 @@ type connFlags struct {
 
 func addConnFlags(fs *flag.FlagSet) *connFlags {
 	c := &connFlags{}
+	d := api.DefaultConfig() // the client's defaults are the flags' defaults
 	fs.StringVar(&c.url, "url", "", "Polarity server URL, e.g. https://polarity.example.com (default $POLARITY_URL)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "read the API key or token from this `FILE` instead of $POLARITY_API_KEY")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password of $POLARITY_USERNAME from this `FILE` instead of $POLARITY_PASSWORD")
 	fs.StringVar(&c.caCert, "ca-cert", "", "trust the CA certificates in this PEM `FILE` too")
 	fs.BoolVar(&c.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate (unsafe; prints a warning)")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit of each request")
-	fs.Float64Var(&c.rate, "rate", 5, "requests per second over all requests, GETs included")
-	fs.IntVar(&c.burst, "burst", 1, "requests that may be sent at once above the rate")
-	fs.IntVar(&c.retries, "retries", 5, "retries of a request after a network error, timeout, 429, 502, 503 or 504")
-	fs.DurationVar(&c.maxWait, "max-wait", api.DefaultMaxWait, "longest pause a server may ask for (Retry-After); requests it asks to wait longer fail")
+	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "time limit of each request")
+	fs.Float64Var(&c.rate, "rate", d.Rate, "requests per second over all requests, GETs included")
+	fs.IntVar(&c.burst, "burst", d.Burst, "requests that may be sent at once above the rate")
+	fs.IntVar(&c.retries, "retries", d.MaxAttempts-1, "retries of a request after a network error, timeout, 429, 502, 503 or 504")
+	fs.DurationVar(&c.maxWait, "max-wait", d.MaxWait, "longest pause a server may ask for (Retry-After); requests it asks to wait longer fail")
 	return c
 }
 
@@ -115,7 +116,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	cfg := api.Config{
 		URL: c.url, CACertFile: c.caCert, InsecureSkipVerify: c.insecure,
-		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, Retries: c.retries, MaxWait: c.maxWait,
+		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, MaxAttempts: 1 + c.retries, MaxWait: c.maxWait,
 		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(),
 	}
 	if cfg.URL == "" {
@@ -135,9 +136,6 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 		return cfg, usageError("use --retries 0 to never retry", "--retries must not be negative")
 	case c.maxWait <= 0:
 		return cfg, usageError("use a positive duration such as --max-wait 10m", "--max-wait must be positive")
-	}
-	if c.retries == 0 {
-		cfg.Retries = -1 // the client reads 0 as "the default"
 	}
 	var err error
 	if c.apiKeyFile != "" {
@@ -178,13 +176,13 @@ func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
 // newClient builds the API client from resolved settings.
 func newClient(cfg api.Config) (*api.Client, error) {
 	cl, err := api.New(cfg)
-	if err != nil {
+	var ce *api.ConfigError
+	switch {
+	case errors.As(err, &ce) && ce.Hint != "":
 		// api.New refuses settings, not servers (a bad URL, plain http off loopback, an
-		// unreadable --ca-cert): a usage error. Most of its errors end in their own "hint:"
-		// line: print that one, not two.
-		if msg, hint, ok := strings.Cut(err.Error(), "\nhint: "); ok {
-			return nil, &exitError{code: ExitUsage, err: errors.New(msg), hint: hint}
-		}
+		// unreadable --ca-cert): a usage error, with the client's own hint.
+		return nil, &exitError{code: ExitUsage, err: ce.Err, hint: ce.Hint}
+	case err != nil:
 		return nil, &exitError{code: ExitUsage, err: err, hint: "check --url and --ca-cert"}
 	}
 	return cl, nil
