@@ -72,6 +72,19 @@ type Bool struct {
 	Value bool
 }
 
+// ParseBool reads a boolean the way the CSV writes one: true/false, yes/no, 1/0 or on/off, in
+// any case, surrounding space ignored. It is the one reading of the admin_only and
+// user_can_edit cells and of values of boolean options.
+func ParseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "1", "on":
+		return true, true
+	case "false", "no", "0", "off":
+		return false, true
+	}
+	return false, false
+}
+
 // PermChange is what a row asks of an option's permission flags; unset flags keep the server's
 // current value.
 type PermChange struct {

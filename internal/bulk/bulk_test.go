@@ -89,3 +89,19 @@ func TestSplitOptionID(t *testing.T) {
 		t.Errorf("got %q %q %t", id, key, ok)
 	}
 }
+
+func TestParseBool(t *testing.T) {
+	for s, want := range map[string]bool{
+		"true": true, "TRUE": true, " yes ": true, "1": true, "On": true,
+		"false": false, "No": false, "0": false, "off\t": false,
+	} {
+		if v, ok := ParseBool(s); !ok || v != want {
+			t.Errorf("ParseBool(%q) = %v, %v; want %v, true", s, v, ok, want)
+		}
+	}
+	for _, s := range []string{"", "t", "f", "y", "2", "enabled", "true1", "nil"} {
+		if _, ok := ParseBool(s); ok {
+			t.Errorf("ParseBool(%q) accepted", s)
+		}
+	}
+}

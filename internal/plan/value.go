@@ -38,7 +38,7 @@ func show(s string, sensitive bool) string {
 func convertText(opt bulk.Option, s string, sensitive bool) (json.RawMessage, error) {
 	switch opt.Kind {
 	case bulk.KindBoolean:
-		b, ok := parseBool(s)
+		b, ok := bulk.ParseBool(s)
 		if !ok {
 			return nil, fmt.Errorf("%s is not a boolean: option %s takes true/false, yes/no, 1/0 or on/off", show(s, sensitive), opt.Key)
 		}
@@ -161,16 +161,6 @@ func selectJSON(opt bulk.Option, v any, sensitive bool) (json.RawMessage, error)
 		out = append(out, r)
 	}
 	return json.Marshal(out)
-}
-
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "yes", "1", "on":
-		return true, true
-	case "false", "no", "0", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // parseNumber accepts what JSON calls a number, so the server gets exactly what the cell says.

@@ -37,6 +37,8 @@ func (rd *reader) problem(p *pos, c int, warning bool, msg string) {
 	})
 }
 
+// valid checks a row cell by cell, then as a whole, and keeps it when nothing but warnings
+// was found.
 func (rd *reader) valid(rec *record, p *pos) {
 	n := len(rd.scratch)
 	if rd.headerOK && *rec == (record{}) {
@@ -45,6 +47,24 @@ func (rd *reader) valid(rec *record, p *pos) {
 			"delete the row")
 		return
 	}
+	row := rd.target(rec, p)
+	rd.permission(rec, p, &row)
+	row.Value = rd.value(p, rec.Value)
+	if !rd.headerOK {
+		return
+	}
+	// The whole-row checks, skipped when the header is wrong: they would mostly echo it.
+	rd.whole(rec, p, &row)
+	for _, pr := range rd.scratch[n:] {
+		if !pr.Warning {
+			return
+		}
+	}
+	rd.keep(&row, p)
+}
+
+// target reads the cells that say which option the row changes, and checks their syntax.
+func (rd *reader) target(rec *record, p *pos) bulk.Row {
 	var row bulk.Row
 	row.Line = p.line
 	row.IntegrationID = rec.IntegrationID
@@ -67,25 +87,15 @@ func (rd *reader) valid(rec *record, p *pos) {
 			rd.problem(p, cKey, false, msg)
 		}
 	}
+	return row
+}
 
-	// Permission: the word, or the two flag columns, not both.
+// permission reads the permission word, or the two flag columns, not both.
+func (rd *reader) permission(rec *record, p *pos, row *bulk.Row) {
 	permCell := strings.TrimSpace(rec.Permission)
 	aoCell := strings.TrimSpace(rec.AdminOnly)
 	uceCell := strings.TrimSpace(rec.UserCanEdit)
-	if permCell != "" {
-		if f, ok := parsePermission(permCell); ok {
-			row.Perm.AdminOnly = bulk.Bool{Set: true, Value: f.AdminOnly}
-			row.Perm.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
-			row.PermCell = rec.Permission
-		} else {
-			rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+
-				": use lock-hide, lock-show or user-provides")
-		}
-		if aoCell != "" || uceCell != "" {
-			rd.problem(p, cPerm, false, "row uses both permission and admin_only/user_can_edit: "+
-				"use one or the other")
-		}
-	} else {
+	if permCell == "" {
 		row.Perm.AdminOnly = rd.flag(p, cAdminOnly, aoCell)
 		row.Perm.UserCanEdit = rd.flag(p, cUserCanEdit, uceCell)
 		if row.Perm.AdminOnly.Value && row.Perm.UserCanEdit.Value {
@@ -93,30 +103,42 @@ func (rd *reader) valid(rec *record, p *pos) {
 				"server refuses: set user_can_edit to false to lock and hide the option (lock-hide), "+
 				"or admin_only to false to let users provide it (user-provides)")
 		}
+		return
 	}
+	if f, ok := parsePermission(permCell); ok {
+		row.Perm.AdminOnly = bulk.Bool{Set: true, Value: f.AdminOnly}
+		row.Perm.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
+		row.PermCell = rec.Permission
+	} else {
+		rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+
+			": use lock-hide, lock-show or user-provides")
+	}
+	if aoCell != "" || uceCell != "" {
+		rd.problem(p, cPerm, false, "row uses both permission and admin_only/user_can_edit: "+
+			"use one or the other")
+	}
+}
 
-	row.Value = rd.value(p, rec.Value)
+// whole checks what a row needs as a whole: an integration, an option, and a change.
+func (rd *reader) whole(rec *record, p *pos, row *bulk.Row) {
+	if row.IntegrationID == "" && row.IntegrationName == "" {
+		rd.problem(p, -1, false, "row has neither integration_id nor integration_name: "+
+			"fill in one of them")
+	}
+	if row.Key == "" {
+		rd.problem(p, cKey, false, "missing: every row names the option it changes, e.g. apiKey")
+	}
+	if rec.Value == "" && strings.TrimSpace(rec.Permission) == "" &&
+		strings.TrimSpace(rec.AdminOnly) == "" && strings.TrimSpace(rec.UserCanEdit) == "" {
+		rd.problem(p, -1, false, "row changes nothing: fill in "+rd.changeColumns()+
+			", or delete the row")
+	}
+}
 
-	if rd.headerOK {
-		// The whole-row checks, skipped when the header is wrong: they would mostly echo it.
-		if row.IntegrationID == "" && row.IntegrationName == "" {
-			rd.problem(p, -1, false, "row has neither integration_id nor integration_name: "+
-				"fill in one of them")
-		}
-		if row.Key == "" {
-			rd.problem(p, cKey, false, "missing: every row names the option it changes, e.g. apiKey")
-		}
-		if rec.Value == "" && permCell == "" && aoCell == "" && uceCell == "" {
-			rd.problem(p, -1, false, "row changes nothing: fill in "+rd.changeColumns()+
-				", or delete the row")
-		}
-	}
-	for _, pr := range rd.scratch[n:] {
-		if !pr.Warning {
-			return
-		}
-	}
-	if !rd.headerOK || rd.full {
+// keep stores a valid row, unless it repeats an earlier row's option: the same change is
+// merged with a warning, a different one is a problem naming both lines.
+func (rd *reader) keep(row *bulk.Row, p *pos) {
+	if rd.full {
 		return
 	}
 	if rd.rows.len() >= rd.maxRows {
@@ -127,15 +149,14 @@ func (rd *reader) valid(rec *record, p *pos) {
 			"into files of at most %[1]s rows (the limit keeps memory bounded)", thousands(rd.maxRows)))
 		return
 	}
-
-	i, dup := rd.seen.first(&row, rd.rows.len(), &rd.rows)
+	i, dup := rd.seen.first(row, rd.rows.len(), &rd.rows)
 	if !dup {
-		rd.rows.add(&row)
+		rd.rows.add(row)
 		return
 	}
 	first := rd.rows.at(i).row()
 	what := "option " + quote(row.Key) + " of integration " + quote(first.Ref())
-	if same(&first, &row) {
+	if same(&first, row) {
 		rd.rows.merge(i, row.Line)
 		rd.problem(p, -1, true, fmt.Sprintf("lines %d and %d make the same change to %s: merged "+
 			"into one row (delete one to silence this warning)", first.Line, row.Line, what))
@@ -150,7 +171,7 @@ func (rd *reader) flag(p *pos, c int, cell string) bulk.Bool {
 	if cell == "" {
 		return bulk.Bool{}
 	}
-	v, ok := parseBool(cell)
+	v, ok := bulk.ParseBool(cell)
 	if !ok {
 		rd.problem(p, c, false, quote(cell)+" is not a boolean: use true or false (yes/no, 1/0 and "+
 			"on/off work too), or leave it empty to keep the current setting")
@@ -251,17 +272,6 @@ func parsePermission(s string) (bulk.Flags, bool) {
 		return bulk.Flags{UserCanEdit: true}, true
 	}
 	return bulk.ParsePermission(s)
-}
-
-// parseBool reads a flag cell, any case.
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(s) {
-	case "true", "yes", "1", "on":
-		return true, true
-	case "false", "no", "0", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // value reads a value cell. Its problems never quote the cell: it may be a secret.
