@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // switchable answers PATCHes with answer while on, and passes them to the fake otherwise.
@@ -214,7 +215,7 @@ func startCmd(t *testing.T, dir string, env []string, name string, args ...strin
 	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader("")
-	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{}), ctx: ctx, cancel: cancel, args: args}
+	p := &proc{cmd: cmd, stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, done: make(chan struct{}), ctx: ctx, cancel: cancel, args: args}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		cancel()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,10 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
-	"github.com/polarity-bulk/polarity-bulk/internal/secret/secrettest"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // canary returns a secret no output has any business holding: distinctive, random, and of
@@ -210,55 +210,39 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 	// Where to look: every output and every file the tool wrote.
 	// export prints text options as they are, and the run set one to ${LEAK_ENV_TEXT}: there,
 	// and only there, that value is expected.
-	type place struct {
-		name, text string
-		export     bool
-	}
-	var places []place
+	var places []testkit.Place
+	exports := map[string]bool{"export.csv": true}
 	for _, o := range outputs {
 		name := strings.Join(o.args[:min(3, len(o.args))], " ")
-		export := o.args[0] == "export"
-		places = append(places, place{name + ": stdout", o.o.stdout, export}, place{name + ": stderr", o.o.stderr, false})
+		if o.args[0] == "export" {
+			exports[name+": stdout"] = true
+		}
+		places = append(places, testkit.Place{Name: name + ": stdout", Text: o.o.stdout}, testkit.Place{Name: name + ": stderr", Text: o.o.stderr})
 	}
-	files := 0
-	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if slices.Contains(inputs, rel) {
-			return nil
-		}
-		files++
-		b, err := os.ReadFile(path)
-		places = append(places, place{rel, string(b), rel == "export.csv"})
-		return err
-	})
+	written, err := testkit.Files(dir, func(rel string) bool { return slices.Contains(inputs, rel) })
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := len(written)
+	places = append(places, written...)
 	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json", "rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml"} {
-		if !slices.ContainsFunc(places, func(p place) bool { return p.name == must }) {
+		if !slices.ContainsFunc(places, func(p testkit.Place) bool { return p.Name == must }) {
 			t.Errorf("%s was not written: the search would miss it", must)
 		}
 	}
+	// Each canary's random suffix is what is searched for, and any login token by its prefix.
+	needles := []testkit.Secret{{Name: "a login token", Marker: "pft_"}}
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		s := secrets[name]
+		needles = append(needles, testkit.Secret{Name: name, Marker: s[strings.LastIndex(s, "-")+1:]})
+	}
 	found := 0
-	for _, p := range places {
-		for name, s := range secrets {
-			if name == "env-text" && p.export {
-				continue
-			}
-			suffix := s[strings.LastIndex(s, "-")+1:]
-			if strings.Contains(p.text, suffix) {
-				found++
-				i := strings.Index(p.text, suffix)
-				t.Errorf("%s holds secret %s: …%s…", p.name, name, p.text[max(0, i-120):min(len(p.text), i+40)])
-			}
+	for _, l := range testkit.Search(places, needles) {
+		if l.Secret == "env-text" && exports[l.Place] {
+			continue
 		}
-		if i := strings.Index(p.text, "pft_"); i >= 0 {
-			found++
-			t.Errorf("%s holds a login token: …%s…", p.name, p.text[max(0, i-80):min(len(p.text), i+40)])
-		}
+		found++
+		t.Error(l)
 	}
 	t.Logf("%d secrets searched for in %d runs' stdout and stderr and %d files: %d found; faults %v",
 		len(secrets), len(outputs), files, found, faultCounts(fe.srv))
@@ -296,7 +280,7 @@ func hostileEcho(h http.Handler) http.Handler {
 		mu.Unlock()
 		switch {
 		case r.URL.Path == "/api/users/logout":
-			writeEcho(w, 500, fake.MediaType, jsonAPIError("logout failed for "+auth+" "+jsStringify(auth, false), ""))
+			writeEcho(w, 500, fake.MediaType, jsonAPIError("logout failed for "+auth+" "+testkit.JSStringify(auth, false), ""))
 			return
 		case r.Method == http.MethodGet && afterPatch && r.URL.Query().Get("loop") == "":
 			http.Redirect(w, r, r.URL.Path+"?loop="+url.QueryEscape(value+auth), http.StatusFound)
@@ -327,7 +311,7 @@ func hostileEcho(h http.Handler) http.Handler {
 		var n int
 		fmt.Sscanf(doc.Data[0].ID, "synthetic_%d", &n)
 		goJSON, _ := json.Marshal(map[string]string{"value": v})
-		js, ascii := jsStringify(v, false), jsStringify(v, true)
+		js, ascii := testkit.JSStringify(v, false), testkit.JSStringify(v, true)
 		with := " (key " + auth + ")"
 		switch n % 8 {
 		case 0:
@@ -335,7 +319,7 @@ func hostileEcho(h http.Handler) http.Handler {
 		case 1:
 			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value", "invalid: "+string(goJSON)+with))
 		case 2:
-			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value", "invalid: {\"value\": "+ascii+"}"+jsStringify(with, true)))
+			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid value", "invalid: {\"value\": "+ascii+"}"+testkit.JSStringify(with, true)))
 		case 3:
 			doc, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
 				"title": "Validation failed",
@@ -352,7 +336,7 @@ func hostileEcho(h http.Handler) http.Handler {
 		case 5:
 			writeEcho(w, 200, "text/html", "<html>saved "+html.EscapeString(v)+" "+v+with+"</html>")
 		case 6:
-			writeEcho(w, 200, "text/html; note="+url.QueryEscape(v)+"; also="+jsStringify(v+auth, true), "{}")
+			writeEcho(w, 200, "text/html; note="+url.QueryEscape(v)+"; also="+testkit.JSStringify(v+auth, true), "{}")
 		default:
 			mu.Lock()
 			lastPatch = true // the read-back that follows is redirected in a loop
@@ -374,31 +358,6 @@ func jsonAPIError(title, detail string) string {
 		"source": map[string]string{"pointer": "/data/0/attributes/value"},
 	}}})
 	return string(doc)
-}
-
-// jsStringify is JSON.stringify's string form (asciiOnly: Python's json.dumps').
-func jsStringify(s string, asciiOnly bool) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case asciiOnly && r > 0x7e:
-			for _, u := range utf16.Encode([]rune{r}) {
-				fmt.Fprintf(&b, `\u%04x`, u)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // TestLeakHostileSecrets plants 46 hostile secrets (quotes, backslashes, <>&, unicode of
@@ -429,10 +388,10 @@ func TestLeakHostileSecrets(t *testing.T) {
 }
 
 func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.PasswordMode) {
-	secrets := secrettest.Hostile()
-	key := secrettest.Secret{Name: "api key", Marker: secrettest.NewMarker()}
+	secrets := testkit.Hostile()
+	key := testkit.Secret{Name: "api key", Marker: testkit.NewMarker()}
 	key.Value = `key"<&>\'` + key.Marker + `%41&amp;` // a header value: no control characters
-	pw := secrettest.Secret{Name: "password", Marker: secrettest.NewMarker()}
+	pw := testkit.Secret{Name: "password", Marker: testkit.NewMarker()}
 	pw.Value = "pw\"\\<>&\n\tü🔑" + pw.Marker + "\u2028'"
 	fix := fake.Synthetic(len(secrets)+6, 11)
 	cfg := fake.Config{Passwords: passwords, Username: "hostile", Password: pw.Value, APIKeys: []fake.APIKey{{Key: key.Value}}}
@@ -484,39 +443,30 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 	step(1, slices.Concat([]string{"apply", "changes.csv", "--yes", "--report-dir", "rep2"}, verbose)...)
 	step(0, slices.Concat([]string{"export", "--out", "export.csv"}, verbose)...)
 
-	var places []struct{ name, text string }
+	var places []testkit.Place
 	for _, o := range outputs {
 		name := strings.Join(o.args[:min(3, len(o.args))], " ")
-		places = append(places, struct{ name, text string }{name + ": stdout", o.o.stdout}, struct{ name, text string }{name + ": stderr", o.o.stderr})
+		places = append(places, testkit.Place{Name: name + ": stdout", Text: o.o.stdout}, testkit.Place{Name: name + ": stderr", Text: o.o.stderr})
 	}
-	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || filepath.Base(path) == "changes.csv" {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		b, err := os.ReadFile(path)
-		places = append(places, struct{ name, text string }{rel, string(b)})
-		return err
-	})
+	written, err := testkit.Files(dir, func(rel string) bool { return filepath.Base(rel) == "changes.csv" })
 	if err != nil {
 		t.Fatal(err)
 	}
+	places = append(places, written...)
 	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json",
 		"rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml", "rep2/journal.jsonl", "rep2/results.json"} {
-		if !slices.ContainsFunc(places, func(p struct{ name, text string }) bool { return p.name == must }) {
+		if !slices.ContainsFunc(places, func(p testkit.Place) bool { return p.Name == must }) {
 			t.Errorf("%s was not written: the search would miss it", must)
 		}
 	}
 	all := append(slices.Clone(secrets), key, pw)
-	found, bytesSearched := 0, 0
+	leaks := testkit.Search(places, all)
+	for _, l := range leaks {
+		t.Error(l)
+	}
+	found, bytesSearched := len(leaks), 0
 	for _, p := range places {
-		bytesSearched += len(p.text)
-		for _, s := range all {
-			if i := strings.Index(p.text, s.Marker); i >= 0 {
-				found++
-				t.Errorf("%s holds secret %s: …%s…", p.name, s.Name, p.text[max(0, i-160):min(len(p.text), i+40)])
-			}
-		}
+		bytesSearched += len(p.Text)
 	}
 	// The server did echo: the test is not vacuous.
 	stderr := ""
@@ -555,14 +505,14 @@ func TestRedactionKeepsWhatTheUserSent(t *testing.T) {
 			var attrs []string
 			for _, d := range doc.Data {
 				v, _ := d.Attributes["value"].(string)
-				attrs = append(attrs, `{"value":`+jsStringify(v, false)+`}`)
+				attrs = append(attrs, `{"value":`+testkit.JSStringify(v, false)+`}`)
 			}
 			writeEcho(w, 422, fake.MediaType, jsonAPIError("Invalid URL", strings.Join(attrs, ", ")+" is not a valid URL"))
 		})
 	}
 	fe := startFake(t, loadFixture(t), fake.Config{}, refuse)
 	dir := t.TempDir()
-	secretValue := `cs-"secret"-<` + secrettest.NewMarker() + `>`
+	secretValue := `cs-"secret"-<` + testkit.NewMarker() + `>`
 	rows := []intent{
 		{id: cs, key: "url", cell: "https://not a url.example/<path>&q=1"},
 		{id: cs, key: "uiUrl", cell: "=HYPERLINK(\"https://evil.example\")"},

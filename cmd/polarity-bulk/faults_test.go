@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // runLimit bounds one run of the tool: a run that takes longer is a hang, and fails the test.
@@ -49,22 +49,7 @@ func startFake(t *testing.T, fix *fake.Fixture, cfg fake.Config, wrap func(http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = srv
-	if wrap != nil {
-		h = wrap(srv)
-	}
-	hs := httptest.NewUnstartedServer(h)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(func() {
-		srv.Close() // releases hangs and holds first, or hs.Close would wait for them
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	hs := testkit.StartFake(t, srv, wrap)
 	return &fakeEnv{srv: srv, url: hs.URL, fix: fix}
 }
 
@@ -89,28 +74,10 @@ func toolPath(t *testing.T) string {
 	return p
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the child writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running polarity-bulk.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *testkit.Buffer
 	done           chan struct{}
 	ctx            context.Context
 	cancel         context.CancelFunc
@@ -155,7 +122,7 @@ func start(t *testing.T, dir string, env []string, args ...string) *proc {
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader("")
-	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{}), ctx: ctx, cancel: cancel, args: args}
+	p := &proc{cmd: cmd, stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, done: make(chan struct{}), ctx: ctx, cancel: cancel, args: args}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -329,7 +296,7 @@ func checkState(t *testing.T, srv *fake.Server, want []fake.Integration) {
 				diffs = append(diffs, fmt.Sprintf("%s: option %d is %s, want %s", w.ID, i, goo.Key, wo.Key))
 				continue
 			}
-			if !sameJSON(goo.Value, wo.Value) {
+			if !testkit.SameJSON(goo.Value, wo.Value) {
 				diffs = append(diffs, fmt.Sprintf("%s %s: value %s, want %s", w.ID, wo.Key, goo.Value, wo.Value))
 			}
 			if goo.AdminOnly != wo.AdminOnly || goo.UserCanEdit != wo.UserCanEdit {
@@ -343,16 +310,6 @@ func checkState(t *testing.T, srv *fake.Server, want []fake.Integration) {
 		}
 		t.Fatalf("server state differs from the CSV's intent:\n  %s", strings.Join(diffs, "\n  "))
 	}
-}
-
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
 }
 
 // readCSVFile reads a whole CSV file; it fails the test when the file does not parse.
@@ -552,7 +509,7 @@ func logFaults(t *testing.T, srv *fake.Server) map[string]int {
 // faultRun applies a synthetic rollout against a fake with faults, and checks that the run
 // succeeded in full: exit 0, every row applied or unchanged, the server holding the CSV's
 // intent, and every integration applied exactly once.
-func faultRun(t *testing.T, n int, cfg fake.Config, env []string, args ...string) (*fakeEnv, map[string]int) {
+func faultRun(t *testing.T, n int, cfg fake.Config, env []string, args ...string) map[string]int {
 	t.Helper()
 	fix := fake.Synthetic(n, 7)
 	fe := startFake(t, fix, cfg, nil)
@@ -576,71 +533,53 @@ func faultRun(t *testing.T, n int, cfg fake.Config, env []string, args ...string
 			t.Errorf("%s needs no change but got %d PATCHes", id, k)
 		}
 	}
-	return fe, logFaults(t, fe.srv)
+	return logFaults(t, fe.srv)
 }
 
-// TestFaultRateLimitSeconds: a server that admits 4 requests a second and answers the rest
-// 429 with Retry-After in seconds. The tool is allowed 10 times that, so it meets a storm of
-// 429s; it must pause everyone as told and still apply everything.
-func TestFaultRateLimitSeconds(t *testing.T) {
+// TestFaults applies a synthetic rollout under each kind of fault the fake injects, and
+// checks with faultRun that the run succeeded in full. Each case also checks that its fault
+// was injected often enough for the test to test something.
+func TestFaults(t *testing.T) {
 	t.Parallel()
-	fe, c := faultRun(t, 10, fake.Config{Faults: fake.Faults{Seed: 1, RateLimit: 4, RateBurst: 2}},
-		apiKeyEnv, "--concurrency", "4", "--rate", "40", "--burst", "4", "--retries", "30")
-	if c[fake.FaultRateLimit] == 0 {
-		t.Fatal("no 429 was answered: the test did not test anything")
-	}
-	_ = fe
-}
-
-// TestFaultRateLimitDate: the same storm with Retry-After as an HTTP-date.
-func TestFaultRateLimitDate(t *testing.T) {
-	t.Parallel()
-	_, c := faultRun(t, 10, fake.Config{Faults: fake.Faults{Seed: 2, RateLimit: 4, RateBurst: 2, RetryAfterDate: true}},
-		apiKeyEnv, "--concurrency", "4", "--rate", "40", "--burst", "4", "--retries", "30")
-	if c[fake.FaultRateLimit] == 0 {
-		t.Fatal("no 429 was answered: the test did not test anything")
-	}
-}
-
-// TestFault503: 30% of all requests, reads included, answer 503.
-func TestFault503(t *testing.T) {
-	t.Parallel()
-	_, c := faultRun(t, 30, fake.Config{Faults: fake.Faults{Seed: 3, FailRate: 0.3}},
-		apiKeyEnv, "--concurrency", "6", "--retries", "12")
-	if c[fake.FaultFail] < 5 {
-		t.Fatalf("only %d 503s injected", c[fake.FaultFail])
-	}
-}
-
-// TestFaultDroppedConnections: 30% of all requests have their connection closed without an
-// answer.
-func TestFaultDroppedConnections(t *testing.T) {
-	t.Parallel()
-	_, c := faultRun(t, 30, fake.Config{Faults: fake.Faults{Seed: 4, DropRate: 0.3}},
-		apiKeyEnv, "--concurrency", "6", "--retries", "12")
-	if c[fake.FaultDrop] < 5 {
-		t.Fatalf("only %d connections dropped", c[fake.FaultDrop])
-	}
-}
-
-// TestFaultHangingRequests: 25% of all requests never get an answer; --timeout 300ms gives up
-// on them and the retry goes through.
-func TestFaultHangingRequests(t *testing.T) {
-	t.Parallel()
-	_, c := faultRun(t, 20, fake.Config{Faults: fake.Faults{Seed: 5, HangRate: 0.25}},
-		apiKeyEnv, "--concurrency", "6", "--retries", "12", "--timeout", "300ms")
-	if c[fake.FaultHang] < 3 {
-		t.Fatalf("only %d requests hung", c[fake.FaultHang])
-	}
-}
-
-// TestFaultMixed: every fault at once, on PATCHes only, with a 502 instead of a 503.
-func TestFaultMixed(t *testing.T) {
-	t.Parallel()
-	_, c := faultRun(t, 30, fake.Config{Faults: fake.Faults{Seed: 6, On: fake.FaultsOnPatch, FailRate: 0.2, FailStatus: 502, DropRate: 0.1, HangRate: 0.1}},
-		apiKeyEnv, "--concurrency", "6", "--retries", "15", "--timeout", "300ms")
-	if c[fake.FaultFail]+c[fake.FaultDrop]+c[fake.FaultHang] < 5 {
-		t.Fatalf("only %v faults", c)
+	type faults = fake.Faults
+	for _, tc := range []struct {
+		name   string
+		n      int // integrations
+		faults fake.Faults
+		args   string
+		// At least min faults of the kinds counted must have been injected, or the case did
+		// not test anything.
+		counted []string
+		min     int
+	}{
+		// A server that admits 4 requests a second and answers the rest 429 with Retry-After
+		// in seconds. The tool is allowed 10 times that, so it meets a storm of 429s; it must
+		// pause everyone as told and still apply everything.
+		{"RateLimitSeconds", 10, faults{Seed: 1, RateLimit: 4, RateBurst: 2}, "--concurrency 4 --rate 40 --burst 4 --retries 30", []string{fake.FaultRateLimit}, 1},
+		// The same storm with Retry-After as an HTTP-date.
+		{"RateLimitDate", 10, faults{Seed: 2, RateLimit: 4, RateBurst: 2, RetryAfterDate: true}, "--concurrency 4 --rate 40 --burst 4 --retries 30", []string{fake.FaultRateLimit}, 1},
+		// 30% of all requests, reads included, answer 503.
+		{"503", 30, faults{Seed: 3, FailRate: 0.3}, "--concurrency 6 --retries 12", []string{fake.FaultFail}, 5},
+		// 30% of all requests have their connection closed without an answer.
+		{"DroppedConnections", 30, faults{Seed: 4, DropRate: 0.3}, "--concurrency 6 --retries 12", []string{fake.FaultDrop}, 5},
+		// 25% of all requests never get an answer; --timeout 300ms gives up on them and the
+		// retry goes through.
+		{"HangingRequests", 20, faults{Seed: 5, HangRate: 0.25}, "--concurrency 6 --retries 12 --timeout 300ms", []string{fake.FaultHang}, 3},
+		// Every fault at once, on PATCHes only, with a 502 instead of a 503.
+		{"Mixed", 30, faults{Seed: 6, On: fake.FaultsOnPatch, FailRate: 0.2, FailStatus: 502, DropRate: 0.1, HangRate: 0.1}, "--concurrency 6 --retries 15 --timeout 300ms",
+			[]string{fake.FaultFail, fake.FaultDrop, fake.FaultHang}, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := faultRun(t, tc.n, fake.Config{Faults: tc.faults}, apiKeyEnv, strings.Fields(tc.args)...)
+			got := 0
+			for _, f := range tc.counted {
+				got += c[f]
+			}
+			if got < tc.min {
+				t.Fatalf("only %d faults of %v injected, want at least %d: the test did not test anything (%v)", got, tc.counted, tc.min, c)
+			}
+		})
 	}
 }
 

@@ -2,11 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -56,14 +53,11 @@ func TestScripts(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			hs := httptest.NewUnstartedServer(srv)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			hs, stop, err := testkit.ServeFake(srv, nil)
 			if err != nil {
 				return err
 			}
-			hs.Listener = ln
-			hs.Start()
-			env.Defer(func() { srv.Close(); hs.Close() })
+			env.Defer(stop)
 			env.Values["fake"] = srv
 			env.Values["release"] = new(releaseServer)
 			env.Setenv("POLARITY_URL", hs.URL)
@@ -148,7 +142,7 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 				continue
 			}
 			if args[0] == "value" {
-				check(jsonEqual(o.Value, []byte(args[3])), "%s %s holds %s, want %s", args[1], args[2], o.Value, args[3])
+				check(testkit.SameJSON(o.Value, []byte(args[3])), "%s %s holds %s, want %s", args[1], args[2], o.Value, args[3])
 			} else {
 				got := permission(o.AdminOnly, o.UserCanEdit)
 				check(got == args[3], "%s %s has permission %s, want %s", args[1], args[2], got, args[3])
@@ -204,34 +198,16 @@ func permission(adminOnly, userCanEdit bool) string {
 	return "invalid"
 }
 
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return fmt.Sprint(x) == fmt.Sprint(y)
-}
-
 func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: nosecret SECRET PATH...")
 	}
-	secret := args[0]
+	secret := testkit.Secret{Name: "SECRET", Marker: args[0]}
 	for _, p := range args[1:] {
-		root := ts.MkAbs(p)
-		err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
-			if err != nil || info.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if strings.Contains(string(b), secret) {
-				ts.Fatalf("%s holds the secret", path)
-			}
-			return nil
-		})
+		places, err := testkit.Files(ts.MkAbs(p), nil)
 		ts.Check(err)
+		for _, l := range testkit.Search(places, []testkit.Secret{secret}) {
+			ts.Fatalf("%s holds the secret", filepath.Join(p, l.Place))
+		}
 	}
 }

@@ -407,7 +407,7 @@ func (c *Client) addCredential(s string) {
 
 // addSecret remembers a sensitive value read in clear, so that a server echoing it in a
 // later error cannot put it in a report.
-func (c *Client) addSecret(s string) { c.secrets.Add(s) }
+func (c *Client) addSecret(s ...string) { c.secrets.Add(s...) }
 
 // scrub removes the known secrets, and extra (the sensitive values of one request), from s.
 func (c *Client) scrub(s string, extra []string) string { return c.secrets.Scrub(s, extra...) }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
 // pageSizes are tried in turn when the server refuses a page size outright (400, 413, 422) on
@@ -217,9 +218,7 @@ func (c *Client) guard(ins []bulk.Integration) {
 				o.HoldsCredential = true
 			}
 			if o.Sensitive() && o.Readable {
-				for _, s := range stringsIn(o.Value) {
-					c.addSecret(s)
-				}
+				c.addSecret(secret.JSONStrings(o.Value)...)
 			}
 		}
 	}

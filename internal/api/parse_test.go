@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // optSpec is an option as the tests' servers hold it.
@@ -132,7 +133,7 @@ func checkOptions(t *testing.T, in bulk.Integration, want []optSpec) {
 			t.Errorf("%s: option %s unreadable", in.ID, w.key)
 		}
 		wv, _ := json.Marshal(w.value)
-		if !jsonEqual(o.Value, wv) {
+		if !testkit.SameJSON(o.Value, wv) {
 			t.Errorf("%s: option %s value %s, want %s", in.ID, w.key, o.Value, wv)
 		}
 		if len(o.Choices) != len(w.choices) {
@@ -140,7 +141,7 @@ func checkOptions(t *testing.T, in bulk.Integration, want []optSpec) {
 		}
 		for i, ch := range o.Choices {
 			wc, _ := json.Marshal(w.choices[i]["value"])
-			if !jsonEqual(ch.Value, wc) || ch.Display != w.choices[i]["display"] {
+			if !testkit.SameJSON(ch.Value, wc) || ch.Display != w.choices[i]["display"] {
 				t.Errorf("%s: option %s choice %d = %s/%s", in.ID, w.key, i, ch.Value, ch.Display)
 			}
 		}

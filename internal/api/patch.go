@@ -46,9 +46,7 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 		return Outcome{}, fmt.Errorf("%s: %w", op, err)
 	}
 	// A server may echo a value in any later answer, not only in this one's.
-	for _, s := range secrets {
-		c.addSecret(s)
-	}
+	c.addSecret(secrets...)
 	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets, maxBody: MaxPatchBody}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
@@ -126,7 +124,7 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 			}
 			a.Value = raw
 			if it.Sensitive {
-				secrets = append(secrets, stringsIn(raw)...)
+				secrets = append(secrets, secret.JSONStrings(raw)...)
 			}
 		}
 		if it.Flags != nil {
@@ -140,33 +138,4 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 		return nil, nil, errors.New("cannot encode the request")
 	}
 	return body, secrets, nil
-}
-
-// stringsIn lists the strings of a JSON value (the value itself, or the strings of a select
-// object or array).
-func stringsIn(raw json.RawMessage) []string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return nil
-	}
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case string:
-			if len(t) >= secret.MinLen {
-				out = append(out, t)
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		case map[string]any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	return out
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 var (
@@ -54,7 +55,7 @@ func TestPatchBody(t *testing.T) {
 	 {"id":"vt_1-blocklist","type":"integration-option","attributes":{"admin-only":false,"user-can-edit":true}},
 	 {"id":"vt_1-sev","type":"integration-option","attributes":{"value":{"value":"Low","display":"Low"}}},
 	 {"id":"vt_1-clear","type":"integration-option","attributes":{"value":null}}]}`
-	if !jsonEqual(got, []byte(want)) {
+	if !testkit.SameJSON(got, []byte(want)) {
 		t.Errorf("sent %s\nwant %s", got, want)
 	}
 }

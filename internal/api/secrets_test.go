@@ -11,9 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 
-	"github.com/polarity-bulk/polarity-bulk/internal/secret/secrettest"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // TestSecretsNeverLeak drives every path that builds an error or a log record, with a server
@@ -79,7 +78,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	})
 	ts := newTestServer(t, h)
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	c, err := New(Config{URL: ts.URL, Username: testUser, Password: testPass, Logger: debugLogger(logs), MaxAttempts: 1 + 1, Rate: 1000, Burst: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -152,33 +151,8 @@ var echoForms = []struct {
 }{
 	{"raw", func(s string) string { return s }},
 	{"go-json", func(s string) string { b, _ := json.Marshal(s); return string(b) }},
-	{"js-stringify", func(s string) string { return jsStringify(s, false) }},
-	{"ascii-json", func(s string) string { return jsStringify(s, true) }},
-}
-
-// jsStringify writes s as JSON.stringify does (asciiOnly: as Python's json.dumps does).
-func jsStringify(s string, asciiOnly bool) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case asciiOnly && r > 0x7e:
-			for _, u := range utf16.Encode([]rune{r}) {
-				fmt.Fprintf(&b, `\u%04x`, u)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	{"js-stringify", func(s string) string { return testkit.JSStringify(s, false) }},
+	{"ascii-json", func(s string) string { return testkit.JSStringify(s, true) }},
 }
 
 // TestHostileSecretEchoes sends each of the hostile secrets as a sensitive value and has the
@@ -187,8 +161,8 @@ func jsStringify(s string, asciiOnly bool) string {
 // HTML body, the Content-Type header and a redirect's Location. No error text and no log line
 // at debug level may hold any part of any secret.
 func TestHostileSecretEchoes(t *testing.T) {
-	secrets := secrettest.Hostile()
-	key := `key"<&>\` + secrettest.NewMarker() // an API key is a header: no control characters
+	secrets := testkit.Hostile()
+	key := `key"<&>\` + testkit.NewMarker() // an API key is a header: no control characters
 	var mu sync.Mutex
 	sent := map[string]string{} // integration id -> the value its PATCH carried
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,12 +222,12 @@ func TestHostileSecretEchoes(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<html>saved "+html.EscapeString(v)+" and "+echo+"</html>")
 		case 4: // the value in a header
-			w.Header().Set("Content-Type", "text/html; note="+url.QueryEscape(v)+"; also="+jsStringify(v+auth, true))
+			w.Header().Set("Content-Type", "text/html; note="+url.QueryEscape(v)+"; also="+testkit.JSStringify(v+auth, true))
 			io.WriteString(w, "{}")
 		}
 	})
 	ts := newTestServer(t, h)
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	c := newKeyClient(t, ts.URL, func(cfg *Config) { cfg.APIKey = key; cfg.Logger = debugLogger(logs); cfg.MaxAttempts = 1 })
 	var all strings.Builder
 	for i, s := range secrets {
@@ -272,10 +246,8 @@ func TestHostileSecretEchoes(t *testing.T) {
 	}
 	all.WriteString(logs.String())
 	out := all.String()
-	for _, s := range append(secrets, secrettest.Secret{Name: "api key", Marker: key[len(key)-22:]}) {
-		if i := strings.Index(out, s.Marker); i >= 0 {
-			t.Errorf("secret %s leaked: …%s…", s.Name, out[max(0, i-200):min(len(out), i+50)])
-		}
+	for _, l := range testkit.Search([]testkit.Place{{Name: "errors and logs", Text: out}}, append(secrets, testkit.Secret{Name: "api key", Marker: key[len(key)-22:]})) {
+		t.Error(l)
 	}
 	if n := strings.Count(out, Redacted); n < 2*len(secrets) {
 		t.Errorf("only %d redactions in:\n%s", n, out)

@@ -3,10 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,9 +14,8 @@ import (
 
 	"github.com/polarity-bulk/polarity-bulk/internal/cli"
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const fixturePath = "../../testdata/fixtures/integrations.json"
 
@@ -55,8 +52,7 @@ func startFake(t *testing.T, fix *fake.Fixture, cfg fake.Config) (*fake.Server, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv) // listens on 127.0.0.1
-	t.Cleanup(func() { srv.Close(); hs.Close() })
+	hs := testkit.StartFake(t, srv, nil)
 	return srv, map[string]string{"POLARITY_URL": hs.URL, "POLARITY_API_KEY": fake.DefaultAPIKey}
 }
 
@@ -424,9 +420,9 @@ func TestPlanGolden(t *testing.T) {
 				}
 			}
 			norm := normaliser(t, env["POLARITY_URL"])
-			golden(t, wd, "plan-"+string(passwords)+".txt.golden", []byte(r.stdout))
-			golden(t, wd, "plan-"+string(passwords)+".json.golden", norm(planJSON))
-			golden(t, wd, "plan-"+string(passwords)+".md.golden", norm(planMD))
+			testkit.Golden(t, filepath.Join(wd, "testdata", "plan-"+string(passwords)+".txt.golden"), []byte(r.stdout))
+			testkit.Golden(t, filepath.Join(wd, "testdata", "plan-"+string(passwords)+".json.golden"), norm(planJSON))
+			testkit.Golden(t, filepath.Join(wd, "testdata", "plan-"+string(passwords)+".md.golden"), norm(planMD))
 			if n := len(srv.Requests()); n != 1 {
 				t.Errorf("%d requests, want 1", n)
 			}
@@ -458,38 +454,6 @@ func normaliser(t *testing.T, serverURL string) func([]byte) []byte {
 		s = created.ReplaceAllString(s, `"created": "TIME"`)
 		s = mdTime.ReplaceAllString(s, "TIME UTC")
 		return []byte(s)
-	}
-}
-
-// golden compares got with dir/testdata/name, or rewrites it with -update.
-func golden(t *testing.T, dir, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join(dir, "testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/cli -run TestPlanGolden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %q\nwant: %q\n(run go test ./internal/cli -run TestPlanGolden -update if the change is intended)", name, i+1, g, w)
-			}
-		}
-		t.Fatalf("%s differs from the golden file", name)
 	}
 }
 

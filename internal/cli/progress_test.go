@@ -1,38 +1,19 @@
 package cli
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
-
-// lockedBuffer is written by the progress goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Without a terminal, progress is a line every progressEvery, not a bar.
 func TestProgressLinesWithoutTerminal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var errOut lockedBuffer
+		var errOut testkit.Buffer
 		stdio := Stdio{Err: &errOut, Terminal: func(any) bool { return false }}
 		p := newProgress(stdio, 10, false)
 		if p.bar != nil {

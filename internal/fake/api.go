@@ -114,14 +114,20 @@ func (s *Server) writeSessionLocked(w http.ResponseWriter, now time.Time) {
 	}})
 }
 
+// sessionOnly admits a request that only a login session may make (refresh, logout): an API
+// key is refused with 400 ("api keys cannot <what>"), anything else unauthorized with 401.
+func sessionOnly(w http.ResponseWriter, who principal, what string) bool {
+	if who.kind == AuthAPIKey {
+		writeErrors(w, http.StatusBadRequest, apiError{Title: "Bad Request", Detail: "api keys cannot " + what})
+		return false
+	}
+	return authorized(w, who)
+}
+
 // refresh issues a new token for a live login token. The old token stays valid until its
 // own expiry, as a JWT would.
 func (s *Server) refresh(w http.ResponseWriter, who principal, now time.Time) {
-	if who.kind == AuthAPIKey {
-		writeErrors(w, http.StatusBadRequest, apiError{Title: "Bad Request", Detail: "api keys cannot be refreshed"})
-		return
-	}
-	if !authorized(w, who) {
+	if !sessionOnly(w, who, "be refreshed") {
 		return
 	}
 	s.mu.Lock()
@@ -134,11 +140,7 @@ func (s *Server) refresh(w http.ResponseWriter, who principal, now time.Time) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, who principal) {
-	if who.kind == AuthAPIKey {
-		writeErrors(w, http.StatusBadRequest, apiError{Title: "Bad Request", Detail: "api keys cannot log out"})
-		return
-	}
-	if !authorized(w, who) {
+	if !sessionOnly(w, who, "log out") {
 		return
 	}
 	s.mu.Lock()
@@ -387,63 +389,17 @@ func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request, body []byt
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var notFound []apiError
-	for _, it := range items {
-		if i, ok := s.index[it.integrationID]; !ok || s.integrations[i].option(it.key) == nil {
-			notFound = append(notFound, apiError{Title: "Not Found", Detail: fmt.Sprintf("integration option %s not found", it.id), Source: pointer(fmt.Sprintf("/data/%d/id", it.index))})
-		}
-	}
-	if len(notFound) > 0 {
-		writeErrors(w, http.StatusNotFound, notFound...)
+	in, status, errs := s.patchTargetLocked(items, who)
+	if len(errs) > 0 {
+		writeErrors(w, status, errs...)
 		return
 	}
-	in := &s.integrations[s.index[items[0].integrationID]]
-	if !who.allows(in.ID) {
-		writeErrors(w, http.StatusForbidden, forbidden(in.ID))
-		return
-	}
-	if in.Status != StatusRunning {
-		writeErrors(w, http.StatusBadRequest, apiError{Title: "Failed to update integration options", Detail: "Integration is not running"})
-		return
-	}
-
 	// Validate against a working copy so that a later item sees earlier items' effect and
 	// nothing is stored unless every item passes.
 	work := in.clone()
 	var invalid []apiError
 	for _, it := range items {
-		o := work.option(it.key)
-		at := fmt.Sprintf("/data/%d/attributes/", it.index)
-		next := *o
-		ok, permsOK := true, true
-		for _, perm := range []struct {
-			name string
-			dst  *bool
-		}{{"admin-only", &next.AdminOnly}, {"user-can-edit", &next.UserCanEdit}} {
-			raw, present := it.attrs[perm.name]
-			if !present {
-				continue
-			}
-			if err := json.Unmarshal(raw, perm.dst); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-				invalid = append(invalid, apiError{Title: "Invalid attribute", Detail: perm.name + " must be true or false", Source: pointer(at + perm.name)})
-				ok, permsOK = false, false
-			}
-		}
-		if raw, present := it.attrs["value"]; present {
-			v, problem := checkValue(o, raw)
-			if problem != "" {
-				invalid = append(invalid, apiError{Title: "Invalid option value", Detail: fmt.Sprintf("%s: %s", it.key, problem), Source: pointer(at + "value")})
-				ok = false
-			}
-			next.Value = v
-		}
-		if permsOK && next.AdminOnly && next.UserCanEdit {
-			invalid = append(invalid, apiError{Title: "Invalid permissions", Detail: fmt.Sprintf("%s: admin-only and user-can-edit cannot both be true", it.key), Source: pointer(at + "user-can-edit")})
-			ok = false
-		}
-		if ok {
-			*o = next
-		}
+		invalid = append(invalid, applyItem(work.option(it.key), it)...)
 	}
 	if len(invalid) > 0 {
 		writeErrors(w, http.StatusUnprocessableEntity, invalid...)
@@ -459,6 +415,65 @@ func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request, body []byt
 		data[i] = s.optionResourceLocked(in, in.option(it.key))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+}
+
+// patchTargetLocked returns the integration a PATCH's items belong to, or the status and
+// errors that refuse it: an unknown option (404, every one listed), an integration the
+// credential may not touch (403), or one that is not running (400).
+func (s *Server) patchTargetLocked(items []patchItem, who principal) (*Integration, int, []apiError) {
+	var notFound []apiError
+	for _, it := range items {
+		if i, ok := s.index[it.integrationID]; !ok || s.integrations[i].option(it.key) == nil {
+			notFound = append(notFound, apiError{Title: "Not Found", Detail: fmt.Sprintf("integration option %s not found", it.id), Source: pointer(fmt.Sprintf("/data/%d/id", it.index))})
+		}
+	}
+	if len(notFound) > 0 {
+		return nil, http.StatusNotFound, notFound
+	}
+	in := &s.integrations[s.index[items[0].integrationID]]
+	if !who.allows(in.ID) {
+		return nil, http.StatusForbidden, []apiError{forbidden(in.ID)}
+	}
+	if in.Status != StatusRunning {
+		return nil, http.StatusBadRequest, []apiError{{Title: "Failed to update integration options", Detail: "Integration is not running"}}
+	}
+	return in, 0, nil
+}
+
+// applyItem checks one item's attributes against option o and, when all of them pass,
+// stores them in o. It returns the item's problems, each pointing at its attribute.
+func applyItem(o *Option, it patchItem) []apiError {
+	at := fmt.Sprintf("/data/%d/attributes/", it.index)
+	next := *o
+	var invalid []apiError
+	permsOK := true
+	for _, perm := range []struct {
+		name string
+		dst  *bool
+	}{{"admin-only", &next.AdminOnly}, {"user-can-edit", &next.UserCanEdit}} {
+		raw, present := it.attrs[perm.name]
+		if !present {
+			continue
+		}
+		if err := json.Unmarshal(raw, perm.dst); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			invalid = append(invalid, apiError{Title: "Invalid attribute", Detail: perm.name + " must be true or false", Source: pointer(at + perm.name)})
+			permsOK = false
+		}
+	}
+	if raw, present := it.attrs["value"]; present {
+		v, problem := checkValue(o, raw)
+		if problem != "" {
+			invalid = append(invalid, apiError{Title: "Invalid option value", Detail: fmt.Sprintf("%s: %s", it.key, problem), Source: pointer(at + "value")})
+		}
+		next.Value = v
+	}
+	if permsOK && next.AdminOnly && next.UserCanEdit {
+		invalid = append(invalid, apiError{Title: "Invalid permissions", Detail: fmt.Sprintf("%s: admin-only and user-can-edit cannot both be true", it.key), Source: pointer(at + "user-can-edit")})
+	}
+	if len(invalid) == 0 {
+		*o = next
+	}
+	return invalid
 }
 
 // parsePatch checks the PATCH document's shape and reports every structural problem.

@@ -40,29 +40,35 @@ GET /_fake/state, POST /_fake/drift {"integration","key","value"}, POST /_fake/s
 Flags:
 `
 
-// Main runs polarity-fake with args (without the program name) until ctx is done, and returns
-// the exit code: 0 after a clean shutdown or --help, 2 for a usage error, 1 otherwise.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// options is polarity-fake's command line. The string fields are converted into cfg after
+// parsing.
+type options struct {
+	cfg                            Config
+	apiKeys                        stringList
+	addr, fixture                  string
+	synthetic                      int
+	quiet                          bool
+	optionsIn, passwords, faultsOn string
+}
+
+// flags defines polarity-fake's flags over o.
+func (o *options) flags() *flag.FlagSet {
 	fs := flag.NewFlagSet("polarity-fake", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var (
-		cfg                            Config
-		apiKeys                        stringList
-		addr                           = fs.String("addr", "127.0.0.1:0", "listen `address`, e.g. 127.0.0.1:8443 (port 0 picks a free port)")
-		fixture                        = fs.String("fixture", "", "fixture `file` of integrations, e.g. testdata/fixtures/integrations.json")
-		synthetic                      = fs.Int("synthetic", 0, "add `N` generated integrations for load tests, e.g. 5000")
-		quiet                          = fs.Bool("quiet", false, "do not log requests on stderr, e.g. --quiet")
-		optionsIn, passwords, faultsOn string
-	)
+	cfg := &o.cfg
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen `address`, e.g. 127.0.0.1:8443 (port 0 picks a free port)")
+	fs.StringVar(&o.fixture, "fixture", "", "fixture `file` of integrations, e.g. testdata/fixtures/integrations.json")
+	fs.IntVar(&o.synthetic, "synthetic", 0, "add `N` generated integrations for load tests, e.g. 5000")
+	fs.BoolVar(&o.quiet, "quiet", false, "do not log requests on stderr, e.g. --quiet")
 	fs.Uint64Var(&cfg.Faults.Seed, "seed", 1, "seed for random faults, synthetic integrations and tokens, e.g. 42")
 	fs.StringVar(&cfg.Username, "user", "", "login user name (default: fixture's, else admin), e.g. alice")
 	fs.StringVar(&cfg.Password, "password", "", "login password (default: fixture's, else polarity-fake-password), e.g. s3cret")
-	fs.Var(&apiKeys, "api-key", "accepted API `key`, repeatable (default: fixture's, else polarity-fake-api-key), e.g. my-key")
+	fs.Var(&o.apiKeys, "api-key", "accepted API `key`, repeatable (default: fixture's, else polarity-fake-api-key), e.g. my-key")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", DefaultTokenLifetime, "lifetime of login tokens, e.g. 2s")
-	fs.StringVar(&optionsIn, "options-in", string(OptionsIncluded), "where options appear: included (top-level included array) or attributes (integration-options attribute), e.g. attributes")
+	fs.StringVar(&o.optionsIn, "options-in", string(OptionsIncluded), "where options appear: included (top-level included array) or attributes (integration-options attribute), e.g. attributes")
 	fs.StringVar(&cfg.OptionResourceType, "option-resource-type", TypeSingular, "JSON:API type of option resources: integration-option or integration-options, e.g. integration-options")
 	fs.StringVar(&cfg.KindAttr, "kind-attr", KindAttrOption, "attribute carrying an option's kind: option-type or type, e.g. type")
-	fs.StringVar(&passwords, "passwords", string(PasswordsMasked), "password values served clear, masked (\"********\") or absent, e.g. clear")
+	fs.StringVar(&o.passwords, "passwords", string(PasswordsMasked), "password values served clear, masked (\"********\") or absent, e.g. clear")
 	fs.IntVar(&cfg.PatchStatus, "patch-status", 200, "PATCH success status: 200 (updated resources) or 204 (no body), e.g. 204")
 	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to each API request, e.g. 50ms")
 	fs.Float64Var(&cfg.Faults.RateLimit, "rate-limit", 0, "API requests per second before 429 + Retry-After (0: no limit), e.g. 20")
@@ -72,65 +78,90 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Faults.FailStatus, "fail-status", 503, "status of injected failures (5xx), e.g. 502")
 	fs.Float64Var(&cfg.Faults.DropRate, "drop-rate", 0, "share of API requests whose connection is closed unanswered, e.g. 0.1")
 	fs.Float64Var(&cfg.Faults.HangRate, "hang-rate", 0, "share of API requests never answered until the client gives up, e.g. 0.1")
-	fs.StringVar(&faultsOn, "faults-on", string(FaultsOnAll), "requests the faults apply to: all or patch, e.g. patch")
+	fs.StringVar(&o.faultsOn, "faults-on", string(FaultsOnAll), "requests the faults apply to: all or patch, e.g. patch")
+	return fs
+}
 
-	usage := func(w io.Writer) {
-		fmt.Fprint(w, usageHead)
-		fs.VisitAll(func(f *flag.Flag) {
-			name, text := flag.UnquoteUsage(f)
-			line := "  --" + f.Name
-			if name != "" {
-				line += " " + name
-			}
-			fmt.Fprintf(w, "%s\n      %s", line, text)
-			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
-				fmt.Fprintf(w, " (default %s)", f.DefValue)
-			}
-			fmt.Fprintln(w)
-		})
+// usage writes polarity-fake --help: the head, then every flag with its example.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, usageHead)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, text := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, text)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// parse reads args into o. It returns flag.ErrHelp for --help; any other error is a usage
+// error.
+func (o *options) parse(args []string) error {
+	fs := o.flags()
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.cfg.OptionsIn, o.cfg.Passwords, o.cfg.Faults.On = Placement(o.optionsIn), PasswordMode(o.passwords), FaultScope(o.faultsOn)
+	for _, k := range o.apiKeys {
+		o.cfg.APIKeys = append(o.cfg.APIKeys, APIKey{Key: k})
+	}
+	if o.fixture == "" && o.synthetic == 0 {
+		return errors.New("no integrations: give --fixture FILE, --synthetic N or both")
+	}
+	if o.synthetic < 0 {
+		return errors.New("--synthetic must not be negative")
+	}
+	return nil
+}
+
+// integrations loads the fixture, if any, and appends the synthetic integrations.
+func (o *options) integrations() (*Fixture, error) {
+	fix := &Fixture{}
+	if o.fixture != "" {
+		var err error
+		if fix, err = LoadFixture(o.fixture); err != nil {
+			return nil, err
+		}
+	}
+	fix.Integrations = append(fix.Integrations, Synthetic(o.synthetic, o.cfg.Faults.Seed).Integrations...)
+	return fix, nil
+}
+
+// Main runs polarity-fake with args (without the program name) until ctx is done, and returns
+// the exit code: 0 after a clean shutdown or --help, 2 for a usage error, 1 otherwise.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	usageErr := func(err error) int {
 		fmt.Fprintf(stderr, "polarity-fake: %v\nhint: run polarity-fake --help\n", err)
 		return 2
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout)
-			return 0
-		}
+	var o options
+	if err := o.parse(args); errors.Is(err, flag.ErrHelp) {
+		usage(stdout, o.flags())
+		return 0
+	} else if err != nil {
 		return usageErr(err)
 	}
-	if fs.NArg() > 0 {
-		return usageErr(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	fix, err := o.integrations()
+	if err != nil {
+		fmt.Fprintf(stderr, "polarity-fake: %v\n", err)
+		return 1
 	}
-	cfg.OptionsIn, cfg.Passwords, cfg.Faults.On = Placement(optionsIn), PasswordMode(passwords), FaultScope(faultsOn)
-	for _, k := range apiKeys {
-		cfg.APIKeys = append(cfg.APIKeys, APIKey{Key: k})
+	if !o.quiet {
+		o.cfg.Log = stderr
 	}
-	if *fixture == "" && *synthetic == 0 {
-		return usageErr(errors.New("no integrations: give --fixture FILE, --synthetic N or both"))
-	}
-	if *synthetic < 0 {
-		return usageErr(errors.New("--synthetic must not be negative"))
-	}
-
-	fix := &Fixture{}
-	if *fixture != "" {
-		var err error
-		if fix, err = LoadFixture(*fixture); err != nil {
-			fmt.Fprintf(stderr, "polarity-fake: %v\n", err)
-			return 1
-		}
-	}
-	fix.Integrations = append(fix.Integrations, Synthetic(*synthetic, cfg.Faults.Seed).Integrations...)
-	if !*quiet {
-		cfg.Log = stderr
-	}
-	srv, err := New(fix, cfg)
+	srv, err := New(fix, o.cfg)
 	if err != nil {
 		return usageErr(err)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "polarity-fake: %v\n", err)
 		return 1
@@ -140,14 +171,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	got := srv.Config()
 	fmt.Fprintf(stderr, "polarity-fake: serving %d integrations at %s (user %q, password %q, api key %q)\n",
 		len(fix.Integrations), base, got.Username, got.Password, got.APIKeys[0].Key)
+	if err := serve(ctx, srv, ln); err != nil {
+		fmt.Fprintf(stderr, "polarity-fake: %v\n", err)
+		return 1
+	}
+	return 0
+}
 
+// serve serves srv on ln until ctx is done, then shuts down.
+func serve(ctx context.Context, srv *Server, ln net.Listener) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
 	case err := <-served:
-		fmt.Fprintf(stderr, "polarity-fake: %v\n", err)
-		return 1
+		return err
 	case <-ctx.Done():
 	}
 	// Release hanging and held requests first: Shutdown waits for active handlers.
@@ -157,5 +195,5 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()
 	}
-	return 0
+	return nil
 }

@@ -8,28 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestMainHelp(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -98,7 +81,7 @@ func TestMainServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	outR, outW := io.Pipe()
-	var errb lockedBuffer
+	var errb testkit.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- Main(ctx, []string{"--addr", "127.0.0.1:0", "--fixture", tinyFixture, "--synthetic", "3",

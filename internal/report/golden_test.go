@@ -2,51 +2,13 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites the file with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < max(len(gl), len(wl)); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(run go test ./internal/report -update if the change is intended)", name, i+1, g, w)
-			}
-		}
-		t.Fatalf("%s differs from the golden file", name)
-	}
-}
 
 func planMeta() PlanMeta {
 	return PlanMeta{
@@ -92,7 +54,7 @@ func TestGolden(t *testing.T) {
 			if err := tt.render(&b); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.file, b.Bytes())
+			testkit.Golden(t, filepath.Join("testdata", tt.file), b.Bytes())
 			// Rendering twice gives the same bytes: nothing depends on map order.
 			var again bytes.Buffer
 			if err := tt.render(&again); err != nil {

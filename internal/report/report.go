@@ -299,11 +299,7 @@ func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
 			return
 		}
 		set.Add(string(raw))
-		var v any
-		if json.Unmarshal(raw, &v) != nil {
-			return
-		}
-		walkStrings(v, func(s string) { set.Add(s) })
+		set.Add(secret.JSONStrings(raw)...)
 	}
 	add := func(c bulk.Change) {
 		if !isSecret(c) {
@@ -330,22 +326,6 @@ func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
 		return redactor{}
 	}
 	return redactor{set}
-}
-
-// walkStrings calls f for every string inside a decoded JSON value.
-func walkStrings(v any, f func(string)) {
-	switch t := v.(type) {
-	case string:
-		f(t)
-	case []any:
-		for _, x := range t {
-			walkStrings(x, f)
-		}
-	case map[string]any:
-		for _, x := range t {
-			walkStrings(x, f)
-		}
-	}
 }
 
 // text scrubs s.

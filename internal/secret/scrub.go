@@ -7,6 +7,7 @@ package secret
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -550,4 +551,35 @@ func unpercent(in layer, plus bool) layer {
 		i++
 	}
 	return w.l
+}
+
+// JSONStrings lists the secrets inside a sensitive JSON value: the value itself when it is a
+// string, else every string in it at any depth (a select's value and display, the items of
+// a multiple select). Strings too short or too blank for a Set to keep are left out. A value
+// that is not valid JSON has none.
+func JSONStrings(raw []byte) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case string:
+			if worthScrubbing(t) {
+				out = append(out, t)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
 }

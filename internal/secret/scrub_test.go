@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
-	"github.com/polarity-bulk/polarity-bulk/internal/secret/secrettest"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // jsonGo is encoding/json's form: <, > and & as \u003c..., U+2028/9 escaped, invalid UTF-8 as
@@ -111,7 +112,7 @@ var encodings = []struct {
 // TestScrubHostileSecrets echoes every hostile secret in every encoding inside a message
 // and checks that nothing of it is left, while the message around it is.
 func TestScrubHostileSecrets(t *testing.T) {
-	secrets := secrettest.Hostile()
+	secrets := testkit.Hostile()
 	if len(secrets) < 40 {
 		t.Fatalf("%d hostile secrets, want at least 40", len(secrets))
 	}
@@ -145,7 +146,7 @@ func TestScrubHostileSecrets(t *testing.T) {
 // TestScrubCutShort covers a secret cut short: by the server (its first 40 bytes and "…"),
 // and by the caller (ScrubCut of a text whose end is the start of a secret).
 func TestScrubCutShort(t *testing.T) {
-	for _, s := range secrettest.Hostile() {
+	for _, s := range testkit.Hostile() {
 		set := secret.NewSet("(redacted)")
 		set.Add(s.Value)
 		if len(s.Value) >= 40 {
@@ -244,4 +245,28 @@ func FuzzScrub(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJSONStrings: the secrets of a sensitive JSON value are its strings at any depth,
+// without those a Set would not keep.
+func TestJSONStrings(t *testing.T) {
+	for _, tt := range []struct {
+		raw  string
+		want []string
+	}{
+		{`"s3cret-value"`, []string{"s3cret-value"}},
+		{`"abc"`, nil},    // shorter than MinLen
+		{`"    "`, nil},   // blank
+		{`12345678`, nil}, // not a string
+		{`{"value":"High-1","display":"High one"}`, []string{"High one", "High-1"}},
+		{`[{"value":"new-1","display":"New"},{"value":"closed-2","display":"Closed"}]`, []string{"Closed", "closed-2", "new-1"}},
+		{`{"a":[["deep-string"]]}`, []string{"deep-string"}},
+		{`"unterminated`, nil},
+	} {
+		got := secret.JSONStrings([]byte(tt.raw))
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("JSONStrings(%s) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
 }

@@ -1,11 +1,17 @@
-// Package secrettest provides hostile secret values for the tests that prove no secret leaks:
-// the unit tests of the scrubber and the end-to-end leak tests.
-package secrettest
+package testkit
+
+// Hostile secret values for the tests that prove no secret leaks (the unit tests of the
+// scrubber and the end-to-end leak tests), the encodings a careless server echoes them in,
+// and the search for them.
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"unicode/utf16"
 )
 
 // Secret is one hostile value. Marker is a random run of letters and digits inside Value that
@@ -88,5 +94,95 @@ func Hostile() []Secret {
 	out = append(out, Secret{Name: "prefix", Value: prefix, Marker: pm})
 	add("has-prefix", func(m string) string { return prefix + `-longer\` + m })
 	add("has-prefix-2", func(m string) string { return prefix + "ü" + m })
+	return out
+}
+
+// JSStringify writes s as JavaScript's JSON.stringify does: no HTML escaping, and only
+// quotes, backslashes and control characters escaped (a Node server that quotes a value in
+// its error). With asciiOnly, everything above ASCII is escaped too, as Python's json.dumps
+// and PHP's json_encode do.
+func JSStringify(s string, asciiOnly bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case asciiOnly && r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// Place is a text to search for secrets: a command's output or a file, by name.
+type Place struct {
+	Name, Text string
+}
+
+// Files returns every regular file under root as a Place named by its path relative to root
+// (the file's base name when root is a file), except those skip reports true for. skip may be
+// nil.
+func Files(root string, skip func(rel string) bool) ([]Place, error) {
+	var out []Place
+	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			rel = filepath.Base(path)
+		}
+		if skip != nil && skip(rel) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out = append(out, Place{Name: rel, Text: string(b)})
+		return nil
+	})
+	return out, err
+}
+
+// Leak is a secret found in a place, with some of the text around it.
+type Leak struct {
+	Place, Secret, Context string
+}
+
+func (l Leak) String() string {
+	return fmt.Sprintf("%s holds secret %s: …%s…", l.Place, l.Secret, l.Context)
+}
+
+// Search looks for the Marker of every secret in every place and returns each one found, in
+// the order of places, then secrets. A marker is the part of a value that reads the same in
+// every encoding; a Secret with only a Name and a Marker searches for that text.
+func Search(places []Place, secrets []Secret) []Leak {
+	var out []Leak
+	for _, p := range places {
+		for _, s := range secrets {
+			if s.Marker == "" {
+				continue
+			}
+			if i := strings.Index(p.Text, s.Marker); i >= 0 {
+				ctx := p.Text[max(0, i-160):min(len(p.Text), i+len(s.Marker)+40)]
+				out = append(out, Leak{Place: p.Name, Secret: s.Name, Context: ctx})
+			}
+		}
+	}
 	return out
 }
