@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -37,6 +38,13 @@ type Recorder interface {
 	Record(bulk.Result) error
 }
 
+// Reader reads integrations back after their PATCH; *api.Client is one.
+type Reader interface {
+	// ReadIDs reads at least the integrations with the given ids (it may return others), with
+	// as few requests as the API allows; an id the server does not know is left out.
+	ReadIDs(ctx context.Context, ids []string) ([]bulk.Integration, error)
+}
+
 // Options tune a run.
 type Options struct {
 	// Concurrency is the number of PATCHes in flight at once; it must be at least 1.
@@ -51,9 +59,15 @@ type Options struct {
 	// nor backup.csv loses the state it replaced. The run then ends with ErrAborted wrapping
 	// ErrJournal.
 	Journal Recorder
+	// Verify, when not nil, reads the applied integrations back once the PATCHes are done and
+	// marks each option verified (see Verify); an integration whose read-back fails it is
+	// recorded again, so that a resume sends it again. An interrupted run is not read back.
+	Verify Reader
 	// OnResult is called once per finished integration, one call at a time, in completion
 	// order, after the journal recorded it. It is where progress is shown.
 	OnResult func(bulk.Result)
+	// Log receives the warnings of the run (a read-back that failed); nil discards them.
+	Log *slog.Logger
 	// Now is the clock for durations; nil means time.Now.
 	Now func() time.Time
 }
@@ -76,123 +90,208 @@ func runEnding(err error) bool {
 	return errors.Is(err, api.ErrAuth) || errors.Is(err, api.ErrWaitTooLong) || errors.Is(err, api.ErrRetryBudget)
 }
 
-// Run applies the plan and returns one Result per target, in the plan's order. Integrations
-// without updates are "unchanged" and get no request. Once ctx is cancelled no new PATCH is
-// dispatched, PATCHes already on the wire finish, waits for a retry end at once (see
-// api.KeepInFlight), and the rest are "not-attempted"; Run then returns the results with
-// ErrInterrupted. A failed integration is a Result, never an error.
+// Run applies the plan and returns one Result per target, in the plan's order: it sends,
+// checks (Options.Verify) and records (Options.Journal). Integrations without updates are
+// "unchanged" and get no request. Once ctx is cancelled no new PATCH is dispatched, PATCHes
+// already on the wire finish, waits for a retry end at once (see api.KeepInFlight), and the
+// rest are "not-attempted"; Run then returns the results with ErrInterrupted. A failed
+// integration is a Result, never an error.
 func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Result, error) {
 	if opt.Concurrency < 1 {
 		return nil, fmt.Errorf("concurrency must be at least 1, not %d", opt.Concurrency)
 	}
-	now := opt.Now
-	if now == nil {
-		now = time.Now
+	r := newRunner(srv, p, opt)
+	todo := r.settle()
+	// An interrupt that came while the last PATCHes were answered still counts.
+	interrupted := r.dispatch(ctx, todo) || ctx.Err() != nil
+	if !interrupted && opt.Verify != nil {
+		r.verify(ctx, todo)
 	}
-	results := make([]bulk.Result, len(p.Targets))
-	var abort atomic.Pointer[error] // the first run-ending cause
-	stop := func(err error) { abort.CompareAndSwap(nil, &err) }
-	var mu sync.Mutex // serializes the journal's Record and OnResult
-	report := func(r bulk.Result) {
-		mu.Lock()
-		defer mu.Unlock()
-		if opt.Journal != nil {
-			if err := opt.Journal.Record(r); err != nil {
-				stop(fmt.Errorf("%w: %w", ErrJournal, err))
-			}
-		}
-		if opt.OnResult != nil {
-			opt.OnResult(r)
-		}
-	}
+	return r.results, r.end(interrupted)
+}
 
+// runner is one run of a plan: its results as they come in, and what stops it.
+type runner struct {
+	srv     Patcher
+	plan    bulk.Plan
+	opt     Options
+	now     func() time.Time
+	log     *slog.Logger
+	results []bulk.Result
+	mu      sync.Mutex            // serializes the journal and OnResult
+	abort   atomic.Pointer[error] // the first run-ending cause
+	failed  atomic.Int64          // integrations failed, for MaxFailures
+}
+
+func newRunner(srv Patcher, p bulk.Plan, opt Options) *runner {
+	r := &runner{srv: srv, plan: p, opt: opt, now: opt.Now, log: opt.Log, results: make([]bulk.Result, len(p.Targets))}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+// stop records the first run-ending cause.
+func (r *runner) stop(err error) { r.abort.CompareAndSwap(nil, &err) }
+
+// abortErr is the run-ending cause recorded so far, or nil.
+func (r *runner) abortErr() error {
+	if e := r.abort.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// report records a finished integration and shows it.
+func (r *runner) report(res bulk.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(res)
+	if r.opt.OnResult != nil {
+		r.opt.OnResult(res)
+	}
+}
+
+// record writes res to the journal; the caller holds mu.
+func (r *runner) record(res bulk.Result) {
+	if r.opt.Journal == nil {
+		return
+	}
+	if err := r.opt.Journal.Record(res); err != nil {
+		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
+	}
+}
+
+// settle gives every target its starting result: done by an earlier run, unchanged, or not
+// attempted yet; it returns the indexes of the targets to send.
+func (r *runner) settle() []int {
 	var todo []int
-	for i, t := range p.Targets {
-		switch done, ok := opt.Done[t.ID]; {
+	for i, t := range r.plan.Targets {
+		switch done, ok := r.opt.Done[t.ID]; {
 		case ok:
-			results[i] = done
-			report(done)
+			r.results[i] = done
+			r.report(done)
 		case !t.Updates():
-			results[i] = settle(t, bulk.StatusUnchanged, "")
-			report(results[i])
+			r.results[i] = settle(t, bulk.StatusUnchanged, "")
+			r.report(r.results[i])
 		default:
-			results[i] = settle(t, bulk.StatusNotAttempted, "")
+			r.results[i] = settle(t, bulk.StatusNotAttempted, "")
 			todo = append(todo, i)
 		}
 	}
+	return todo
+}
 
+// dispatch sends the targets at the indexes todo, Concurrency at a time, and reports whether
+// it stopped because ctx was cancelled.
+func (r *runner) dispatch(ctx context.Context, todo []int) (interrupted bool) {
 	// In-flight requests must finish even after an interrupt, so workers get a context whose
 	// requests are never cancelled; the per-request timeout bounds them, and the waits between
 	// attempts still end with ctx.
 	work := api.KeepInFlight(ctx)
 	var g errgroup.Group
-	sem := make(chan struct{}, opt.Concurrency)
-	var failed atomic.Int64
-	interrupted := false
-dispatch:
+	sem := make(chan struct{}, r.opt.Concurrency)
+	defer func() { _ = g.Wait() }() // tasks never return errors: a failure is a Result
 	for _, i := range todo {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			interrupted = true
-			break dispatch
+			return true
 		}
 		// A slot may free up at the same moment as the interrupt: check again.
 		if ctx.Err() != nil {
-			interrupted = true
 			<-sem
-			break
+			return true
 		}
-		if opt.MaxFailures > 0 && failed.Load() >= int64(opt.MaxFailures) || abort.Load() != nil {
+		if !r.mayStart(r.plan.Targets[i]) {
 			<-sem
-			break
-		}
-		t := p.Targets[i]
-		if opt.Journal != nil {
-			mu.Lock()
-			err := abortErr(&abort)
-			if err == nil {
-				if err = opt.Journal.Sending(t); err != nil {
-					stop(fmt.Errorf("%w: %w", ErrJournal, err))
-				}
-			}
-			mu.Unlock()
-			if err != nil {
-				<-sem
-				break
-			}
+			return false
 		}
 		g.Go(func() error {
-			r, err := send(work, srv, t, now)
-			if r.Status == bulk.StatusFailed {
-				failed.Add(1)
+			res, err := send(work, r.srv, r.plan.Targets[i], r.now)
+			if res.Status == bulk.StatusFailed {
+				r.failed.Add(1)
 			}
 			if runEnding(err) {
-				stop(err)
+				r.stop(err)
 			}
 			// The PATCH is answered: its slot goes to the next one before the result is
 			// reported, so that reporting (the journal's disk sync, one at a time) never holds
 			// PATCHes back. The failure above is counted first, for --max-failures.
 			<-sem
-			results[i] = r
-			report(r)
+			r.results[i] = res
+			r.report(res)
 			return nil
 		})
 	}
-	_ = g.Wait() // tasks never return errors: a failure is a Result
-	if interrupted || ctx.Err() != nil {
-		return results, ErrInterrupted
-	}
-	if cause := abort.Load(); cause != nil {
-		return results, fmt.Errorf("%w: %w", ErrAborted, *cause)
-	}
-	return results, nil
+	return false
 }
 
-// abortErr is the run-ending cause recorded so far, or nil.
-func abortErr(p *atomic.Pointer[error]) error {
-	if e := p.Load(); e != nil {
-		return *e
+// mayStart reports whether t may be sent: no limit reached, nothing ending the run, and the
+// journal holds the state t's PATCH replaces.
+func (r *runner) mayStart(t bulk.Target) bool {
+	if r.opt.MaxFailures > 0 && r.failed.Load() >= int64(r.opt.MaxFailures) || r.abort.Load() != nil {
+		return false
+	}
+	if r.opt.Journal == nil {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.abort.Load() != nil {
+		return false
+	}
+	if err := r.opt.Journal.Sending(t); err != nil {
+		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
+		return false
+	}
+	return true
+}
+
+// verify reads back the integrations at the indexes idx that were applied and checks what
+// landed (see Verify); an integration whose status it changed is recorded again, since a
+// failed verification must be sent again by a resume.
+func (r *runner) verify(ctx context.Context, idx []int) {
+	var ids []string
+	for _, i := range idx {
+		if r.results[i].Status == bulk.StatusApplied {
+			ids = append(ids, r.results[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	state, err := r.opt.Verify.ReadIDs(ctx, ids)
+	if err != nil {
+		r.log.Warn("read-back failed: the changes are applied but not verified", "err", err)
+		return
+	}
+	byID := make(map[string]bulk.Integration, len(state))
+	for _, in := range state {
+		byID[in.ID] = in
+	}
+	for _, i := range idx {
+		before := r.results[i].Status
+		one := r.results[i : i+1]
+		Verify(one, byID)
+		if one[0].Status != before {
+			r.mu.Lock()
+			r.record(one[0])
+			r.mu.Unlock()
+		}
+	}
+}
+
+// end is the error a run ends with: interrupted, stopped by a run-ending cause, or none.
+func (r *runner) end(interrupted bool) error {
+	if interrupted {
+		return ErrInterrupted
+	}
+	if cause := r.abortErr(); cause != nil {
+		return fmt.Errorf("%w: %w", ErrAborted, cause)
 	}
 	return nil
 }

@@ -49,9 +49,59 @@ type applyFlags struct {
 	allowVersion    bool
 }
 
+// applyCmd is one apply: parse reads and checks the flags, prepare does everything that can
+// refuse the run before the first PATCH (input, records, server state, plan, confirmation,
+// journal), run sends, checks and records through apply.Run and writes the report.
+type applyCmd struct {
+	stdio Stdio
+	fs    *flag.FlagSet
+	f     applyFlags
+	pos   []string // positional arguments
+	log   *slog.Logger
+	dir   string // the report directory
+	lock  *apply.DirLock
+
+	// Where the file comes from besides FILE: the reviewed plan, the resumed run.
+	reviewed *report.PlanFile
+	resumed  *apply.JournalHeader
+	done     map[string]bulk.Result            // applied by the resumed run
+	before   map[string]map[string]bulk.Change // the state before the resumed run
+	digests  *secret.Digests                   // what the journal records
+	rekey    bool                              // a resume goes on with values it could not compare
+	s        *session
+	plan     bulk.Plan // the session's plan, with the resumed run's state before it
+	j        *apply.Journal
+}
+
 func runApply(ctx context.Context, args []string, stdio Stdio) error {
-	fs := newFlagSet(stdio, "apply", "apply [flags] FILE | apply --plan plan.json [flags]", applyExample)
-	f := applyFlags{conn: addConnFlags(fs), log: addLogFlags(fs)}
+	c := &applyCmd{stdio: stdio}
+	defer c.close()
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if err := c.prepare(ctx); err != nil {
+		return err
+	}
+	return c.run(ctx)
+}
+
+// close releases what prepare took, on every return: the journal, the session (log out) and
+// the report directory's lock, in that order.
+func (c *applyCmd) close() {
+	if c.j != nil {
+		_ = c.j.Close()
+	}
+	if c.s != nil {
+		c.s.close()
+	}
+	_ = c.lock.Unlock()
+}
+
+// parse reads the flags and checks what needs nothing but them.
+func (c *applyCmd) parse(args []string) error {
+	fs := newFlagSet(c.stdio, "apply", "apply [flags] FILE | apply --plan plan.json [flags]", applyExample)
+	f := &c.f
+	f.conn, f.log = addConnFlags(fs), addLogFlags(fs)
 	fs.BoolVar(&f.yes, "yes", false, "apply without asking (required without a terminal)")
 	fs.StringVar(&f.planFile, "plan", "", "apply exactly this reviewed `plan.json`; refuses if the CSV or the server changed since")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "PATCH requests in flight at once")
@@ -63,216 +113,237 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
 	fs.BoolVar(&f.allowVersion, "allow-version-mismatch", false, "with --plan: apply a plan made by another version of polarity-bulk (the CSV and the server are still checked)")
-	pos, err := parse(fs, args, stdio)
+	pos, err := parse(fs, args, c.stdio)
 	if err != nil {
 		return err
 	}
-	if f.concurrency < 1 {
+	c.fs, c.pos = fs, pos
+	switch {
+	case f.concurrency < 1:
 		return usageError("use --concurrency 1 or more", "--concurrency must be at least 1")
-	}
-	if f.maxFailures < 0 {
+	case f.maxFailures < 0:
 		return usageError("use --max-failures 0 for no limit", "--max-failures must not be negative")
-	}
-	if f.allowVersion && f.planFile == "" {
+	case f.allowVersion && f.planFile == "":
 		return usageError("--allow-version-mismatch goes with --plan plan.json", "--allow-version-mismatch without --plan")
-	}
-	if f.resume != "" && f.reportDir != "" && filepath.Clean(f.resume) != filepath.Clean(f.reportDir) {
+	case f.resume != "" && f.reportDir != "" && filepath.Clean(f.resume) != filepath.Clean(f.reportDir):
 		return usageError("--resume continues the report in its own directory; drop --report-dir", "--resume and --report-dir name different directories")
 	}
 	// stdout carries the plan and the outcome, for people: a closed pipe must not stop a run.
-	stdio.Out = forPeople(stdio.Out)
-	log, err := f.log.logger(stdio)
+	c.stdio.Out = forPeople(c.stdio.Out)
+	c.log, err = f.log.logger(c.stdio)
+	return err
+}
+
+// prepare does, in order, everything that may refuse the run before anything is sent, so
+// that a refusal sends nothing; it ends with the journal open.
+func (c *applyCmd) prepare(ctx context.Context) error {
+	if err := c.reportDir(); err != nil {
+		return err
+	}
+	file, rec, err := c.source(ctx)
 	if err != nil {
 		return err
 	}
-
-	// The report directory belongs to this run alone: it is locked from before the journal is
-	// read (or, for a new directory, created) until the report is written. A second run into
-	// it stops at once, before anything is sent.
-	dir := f.resume
-	if dir == "" {
-		dir = f.reportDir
-	}
-	if dir == "" {
-		dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
-	}
-	// Before anything is sent (a login included): a link or a pipe planted in the report
-	// directory would have the run write where it points, or block it forever.
-	if err := report.CheckDir(dir, apply.JournalName); err != nil {
-		return usageError("remove it, or choose another --report-dir", "%v: nothing was sent", err)
-	}
-	var lock *apply.DirLock
-	defer func() { _ = lock.Unlock() }()
-	takeLock := func() error {
-		l, err := apply.LockDir(dir)
-		if errors.Is(err, apply.ErrLocked) {
-			return usageError("wait for that run to end, or give another --report-dir", "%v: nothing was sent", err)
-		}
-		if err != nil {
-			return failure("choose another --report-dir", err)
-		}
-		lock = l
-		return nil
-	}
-	if isDir(dir) {
-		if err := takeLock(); err != nil {
-			return err
-		}
-	}
-
-	// Where the file comes from: FILE, else the reviewed plan's or the resumed run's input.
-	var reviewed *report.PlanFile
-	if f.planFile != "" {
-		pf, err := readPlanFile(f.planFile)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(f.planFile, pf, f.allowVersion, log); err != nil {
-			return err
-		}
-		reviewed = &pf
-	}
-	var resumed *apply.JournalHeader
-	var done map[string]bulk.Result
-	var before map[string]map[string]bulk.Change
-	if f.resume != "" {
-		h, d, err := apply.ReadJournal(f.resume)
-		if err == nil {
-			before, err = apply.ReadBefore(f.resume)
-		}
-		if err != nil {
-			return usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
-		}
-		resumed, done = &h, d
-		if err := resumeServer(ctx, stdio, f.conn, f.resume, h.Server); err != nil {
-			return err
-		}
-	}
-	file, rec, err := applyInput(fs, pos, reviewed, resumed, f)
-	if err != nil {
+	if c.s, err = prepare(ctx, file, rec, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
-
-	// The records are checked before the first request: a changed file, another server or
-	// other ${NAME} values refuse the run with nothing sent.
-	var digests *secret.Digests // what the journal records
-	rekey := false              // a resume goes on with values it could not compare
-	s, err := prepare(ctx, file, rec, f.conn, log, stdio, func(s *session) error {
-		var err error
-		if reviewed != nil {
-			verified, err := checkDigests(s, reviewed.ValueDigests, "the plan",
-				"nothing was sent; set the values the plan was made with, or run 'polarity-bulk plan' again with these, review it, and apply the new plan", f.allowUnverified)
-			if err != nil {
-				return err
-			}
-			if verified {
-				digests = reviewed.ValueDigests // the same digests: a resume compares with the plan's values
-			}
-		}
-		if resumed != nil {
-			if resumed.SHA256 != s.in.SHA256 {
-				return failure("--resume continues the same file; to re-apply fixed rows use the report's failed.csv in a new run",
-					fmt.Errorf("resume: %s changed since the run in %s: nothing was sent", s.in.Name, f.resume))
-			}
-			if !sameServer(resumed.Server, s.server) {
-				return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %q, not %q: nothing was sent", f.resume, resumed.Server, s.server))
-			}
-			var verified bool
-			verified, err = checkDigests(s, resumed.ValueDigests, "the run in "+f.resume,
-				"set them as they were for that run; to roll new values out to every integration, apply the file as a new run (another --report-dir)", f.allowUnverified)
-			rekey = !verified // from now on, the values this run uses are the ones to compare with
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if reviewed != nil {
-		if err := checkReviewed(*reviewed, s); err != nil {
+	if c.reviewed != nil {
+		if err := checkReviewed(*c.reviewed, c.s); err != nil {
 			return err
 		}
 	}
-	if values := envValues(s.in.Rows); len(values) > 0 && (digests == nil && resumed == nil || rekey) {
-		d, err := secret.NewDigests(s.cred, values)
+	if values := envValues(c.s.in.Rows); len(values) > 0 && (c.digests == nil && c.resumed == nil || c.rekey) {
+		d, err := secret.NewDigests(c.s.cred, values)
 		if err != nil {
 			return failure("", err)
 		}
-		digests = &d
+		c.digests = &d
 	}
-	if err := checkNewDir(f, dir); err != nil {
+	if err := checkNewDir(c.f, c.dir); err != nil {
 		return err
 	}
+	if err := c.show(ctx); err != nil {
+		return err
+	}
+	return c.openJournal()
+}
 
-	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
+// reportDir settles the report directory and, when it exists, locks it: it belongs to this
+// run alone from before the journal is read until the report is written, so a second run
+// into it stops at once, before anything is sent.
+func (c *applyCmd) reportDir() error {
+	c.dir = c.f.resume
+	if c.dir == "" {
+		c.dir = c.f.reportDir
+	}
+	if c.dir == "" {
+		c.dir = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	// Before anything is sent (a login included): a link or a pipe planted in the report
+	// directory would have the run write where it points, or block it forever.
+	if err := report.CheckDir(c.dir, apply.JournalName); err != nil {
+		return usageError("remove it, or choose another --report-dir", "%v: nothing was sent", err)
+	}
+	if isDir(c.dir) {
+		return c.takeLock()
+	}
+	return nil
+}
+
+func (c *applyCmd) takeLock() error {
+	l, err := apply.LockDir(c.dir)
+	if errors.Is(err, apply.ErrLocked) {
+		return usageError("wait for that run to end, or give another --report-dir", "%v: nothing was sent", err)
+	}
+	if err != nil {
+		return failure("choose another --report-dir", err)
+	}
+	c.lock = l
+	return nil
+}
+
+// source reads the reviewed plan and the resumed run's journal, and picks the CSV: FILE, else
+// the one they name.
+func (c *applyCmd) source(ctx context.Context) (string, *recorded, error) {
+	if c.f.planFile != "" {
+		pf, err := readPlanFile(c.f.planFile)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := checkVersion(c.f.planFile, pf, c.f.allowVersion, c.log); err != nil {
+			return "", nil, err
+		}
+		c.reviewed = &pf
+	}
+	if c.f.resume != "" {
+		h, d, err := apply.ReadJournal(c.f.resume)
+		if err == nil {
+			c.before, err = apply.ReadBefore(c.f.resume)
+		}
+		if err != nil {
+			return "", nil, usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
+		}
+		c.resumed, c.done = &h, d
+		if err := resumeServer(ctx, c.stdio, c.f.conn, c.f.resume, h.Server); err != nil {
+			return "", nil, err
+		}
+	}
+	return applyInput(c.fs, c.pos, c.reviewed, c.resumed, c.f)
+}
+
+// checkRecords runs before the first request: a changed file, another server or other
+// ${NAME} values than the reviewed plan's or the resumed run's refuse the run with nothing
+// sent.
+func (c *applyCmd) checkRecords(s *session) error {
+	if c.reviewed != nil {
+		verified, err := checkDigests(s, c.reviewed.ValueDigests, "the plan",
+			"nothing was sent; set the values the plan was made with, or run 'polarity-bulk plan' again with these, review it, and apply the new plan", c.f.allowUnverified)
+		if err != nil {
+			return err
+		}
+		if verified {
+			c.digests = c.reviewed.ValueDigests // the same digests: a resume compares with the plan's values
+		}
+	}
+	if c.resumed == nil {
+		return nil
+	}
+	if c.resumed.SHA256 != s.in.SHA256 {
+		return failure("--resume continues the same file; to re-apply fixed rows use the report's failed.csv in a new run",
+			fmt.Errorf("resume: %s changed since the run in %s: nothing was sent", s.in.Name, c.f.resume))
+	}
+	if !sameServer(c.resumed.Server, s.server) {
+		return failure("point --url at the server of the run you resume", fmt.Errorf("resume: the run in %s was against %q, not %q: nothing was sent", c.f.resume, c.resumed.Server, s.server))
+	}
+	verified, err := checkDigests(s, c.resumed.ValueDigests, "the run in "+c.f.resume,
+		"set them as they were for that run; to roll new values out to every integration, apply the file as a new run (another --report-dir)", c.f.allowUnverified)
+	c.rekey = !verified // from now on, the values this run uses are the ones to compare with
+	return err
+}
+
+// show prints the plan and what a resume leaves out, then asks for confirmation unless --yes.
+func (c *applyCmd) show(ctx context.Context) error {
+	out := c.stdio.Out
+	if err := report.PlanText(out, c.s.plan, color(c.stdio, out, c.f.noColor)); err != nil {
 		return err
 	}
 	// A resumed run keeps the state before the run it continues, for backup.csv; changes whose
 	// outcome the journal lacks are sent again (the same values) even if they already landed.
-	p := s.plan
-	inDoubt := 0
-	if resumed != nil {
-		p = apply.KeepBefore(s.plan, before)
-		for i, t := range p.Targets {
-			if _, ok := done[t.ID]; !ok && t.Updates() && !s.plan.Targets[i].Updates() {
-				inDoubt++
-			}
+	c.plan = c.s.plan
+	inDoubt, toSend := 0, 0
+	if c.resumed != nil {
+		c.plan = apply.KeepBefore(c.s.plan, c.before)
+	}
+	for i, t := range c.plan.Targets {
+		if _, ok := c.done[t.ID]; ok || !t.Updates() {
+			continue
+		}
+		toSend++
+		if c.resumed != nil && !c.s.plan.Targets[i].Updates() {
+			inDoubt++
 		}
 	}
-	toSend := 0
-	for _, t := range p.Targets {
-		if _, ok := done[t.ID]; !ok && t.Updates() {
-			toSend++
-		}
-	}
-	if len(done) > 0 {
-		fmt.Fprintf(stdio.Out, "\nresuming %s: %d %s already applied will not be sent again\n", f.resume, len(done), plural(len(done), "integration", "integrations"))
+	if n := len(c.done); n > 0 {
+		fmt.Fprintf(out, "\nresuming %s: %d %s already applied will not be sent again\n", c.f.resume, n, plural(n, "integration", "integrations"))
 	}
 	if inDoubt > 0 {
-		fmt.Fprintf(stdio.Out, "resuming %s: %d %s already as asked, but the interrupted run did not record the outcome: sent again with the same values\n",
-			f.resume, inDoubt, plural(inDoubt, "integration is", "integrations are"))
+		fmt.Fprintf(out, "resuming %s: %d %s already as asked, but the interrupted run did not record the outcome: sent again with the same values\n",
+			c.f.resume, inDoubt, plural(inDoubt, "integration is", "integrations are"))
 	}
-	if toSend > 0 && !f.yes {
-		if err := confirm(ctx, stdio, toSend, s.server); err != nil {
-			return err
-		}
+	if toSend > 0 && !c.f.yes {
+		return confirm(ctx, c.stdio, toSend, c.s.server)
 	}
+	return nil
+}
 
-	if lock == nil {
-		if err := takeLock(); err != nil {
+// openJournal locks a directory this run creates and opens the journal in it.
+func (c *applyCmd) openJournal() error {
+	if c.lock == nil {
+		if err := c.takeLock(); err != nil {
 			return err
 		}
-		if err := checkNewDir(f, dir); err != nil {
+		if err := checkNewDir(c.f, c.dir); err != nil {
 			return err
 		}
 	}
-	j, err := apply.OpenJournal(dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: digests}, f.backupSecrets)
+	s := c.s
+	j, err := apply.OpenJournal(c.dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: c.digests}, c.f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
 	}
-	defer j.Close() // on early returns; closed explicitly below
-	if rekey && digests != nil {
-		if err := j.RecordDigests(*digests); err != nil {
+	c.j = j
+	if c.rekey && c.digests != nil {
+		if err := j.RecordDigests(*c.digests); err != nil {
 			return failure("", err)
 		}
 	}
+	return nil
+}
 
+// run sends, checks and records the plan, writes the report and says how it went.
+func (c *applyCmd) run(ctx context.Context) error {
+	s := c.s
 	run := report.Run{
 		Tool: toolVersion(), Server: s.server, Input: s.in.Path, SHA256: s.in.SHA256,
-		Started: time.Now(), Plan: p, Flags: f.record(fs),
+		Started: time.Now(), Plan: c.plan, Flags: c.f.record(c.fs),
 	}
-	prog := newProgress(stdio, len(p.Targets), f.log.verbose > 0)
+	prog := newProgress(c.stdio, len(c.plan.Targets), c.f.log.verbose > 0)
 	restoreLog := func() {}
 	if prog.bar != nil {
-		restoreLog = f.log.hush()
+		restoreLog = c.f.log.hush()
 	}
-	results, runErr := apply.Run(ctx, s.client, p, apply.Options{
-		Concurrency: f.concurrency,
-		MaxFailures: f.maxFailures,
-		Done:        done,
-		Journal:     j,
+	opt := apply.Options{
+		Concurrency: c.f.concurrency,
+		MaxFailures: c.f.maxFailures,
+		Done:        c.done,
+		Journal:     c.j,
 		OnResult:    prog.add,
-	})
+		Log:         s.log,
+	}
+	if !c.f.noVerify {
+		opt.Verify = s.client
+	}
+	results, runErr := apply.Run(ctx, s.client, c.plan, opt)
 	prog.finish()
 	restoreLog()
 	if runErr != nil && !errors.Is(runErr, apply.ErrInterrupted) && !errors.Is(runErr, apply.ErrAborted) {
@@ -280,15 +351,12 @@ func runApply(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	run.Interrupted = errors.Is(runErr, apply.ErrInterrupted)
 	if errors.Is(runErr, apply.ErrAborted) {
-		fmt.Fprintf(stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: %s\n", runErr, abortHint(runErr, dir))
+		fmt.Fprintf(c.stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: %s\n", runErr, abortHint(runErr, c.dir))
 	}
-	if !f.noVerify && !run.Interrupted {
-		verify(ctx, s, results, j)
-	}
-	journalErr := j.Close()
+	journalErr := c.j.Close()
 	run.Results, run.Finished = results, time.Now()
-	reportErr := report.WriteDir(dir, run, f.backupSecrets)
-	return summarize(stdio, run, dir, reportErr, journalErr)
+	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
+	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
 }
 
 // isDir reports whether path is an existing directory.
@@ -496,38 +564,6 @@ func ask(ctx context.Context, stdio Stdio, question string) (bool, error) {
 	case <-ctx.Done():
 		fmt.Fprintln(stdio.Err)
 		return false, &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was sent")}
-	}
-}
-
-// verify reads back the integrations that were changed and marks each option verified.
-func verify(ctx context.Context, s *session, results []bulk.Result, j *apply.Journal) {
-	var ids []string
-	for _, r := range results {
-		if r.Status == bulk.StatusApplied {
-			ids = append(ids, r.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return
-	}
-	state, err := readState(ctx, s.client, ids, false, s.log)
-	if err != nil {
-		s.log.Warn("read-back failed: the changes are applied but not verified", "err", err)
-		return
-	}
-	byID := map[string]bulk.Integration{}
-	for _, in := range state {
-		byID[in.ID] = in
-	}
-	before := make([]bulk.Status, len(results))
-	for i, r := range results {
-		before[i] = r.Status
-	}
-	apply.Verify(results, byID)
-	for i, r := range results {
-		if r.Status != before[i] {
-			_ = j.Record(r) // a failed verification must be sent again by --resume
-		}
 	}
 }
 

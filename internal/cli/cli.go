@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -268,4 +269,18 @@ func oneFile(fs *flag.FlagSet, pos []string) (string, error) {
 		return "", usageError("give the CSV file to read, or - for standard input: polarity-bulk "+fs.Name()+" changes.csv", "%s: missing FILE", fs.Name())
 	}
 	return "", usageError("give one CSV file per run", "%s: too many arguments: %s", fs.Name(), strings.Join(pos, " "))
+}
+
+// fileCommand parses the flags of a command that takes one FILE, and builds its logger.
+func fileCommand(fs *flag.FlagSet, args []string, stdio Stdio, lf *logFlags) (string, *slog.Logger, error) {
+	pos, err := parse(fs, args, stdio)
+	if err != nil {
+		return "", nil, err
+	}
+	file, err := oneFile(fs, pos)
+	if err != nil {
+		return "", nil, err
+	}
+	log, err := lf.logger(stdio)
+	return file, log, err
 }

@@ -35,15 +35,7 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	fs.StringVar(&f.markdown, "markdown", "", "write a Markdown summary to `plan.md`, sized for a pull-request comment")
 	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
-	pos, err := parse(fs, args, stdio)
-	if err != nil {
-		return err
-	}
-	file, err := oneFile(fs, pos)
-	if err != nil {
-		return err
-	}
-	log, err := f.log.logger(stdio)
+	file, log, err := fileCommand(fs, args, stdio, f.log)
 	if err != nil {
 		return err
 	}

@@ -29,10 +29,6 @@ type session struct {
 	cred secret.Credential
 }
 
-// fewIDs is the largest number of integrations read one GET each rather than through the
-// list endpoint: one list page holds hundreds, so more single reads would cost more requests.
-const fewIDs = 1
-
 // prepare validates the file offline first (nothing is sent while it has problems), then reads
 // the server's state and plans. Problems found against the server come back as bulk.Problems.
 //
@@ -106,29 +102,20 @@ func named(rows []bulk.Row) (ids []string, byName bool) {
 }
 
 // readState reads the integrations with the given ids (all of them when some are named by
-// name): the list endpoint, whose pages hold hundreds of integrations, unless very few ids
-// are wanted.
+// name), with as few requests as the API allows (see api.Client.ReadIDs).
 func readState(ctx context.Context, cl *api.Client, ids []string, byName bool, log *slog.Logger) ([]bulk.Integration, error) {
-	if !byName && len(ids) <= fewIDs {
-		var out []bulk.Integration
-		for _, id := range ids {
-			in, err := cl.Integration(ctx, id)
-			if errors.Is(err, api.ErrNotFound) {
-				continue // the planner reports the missing id with its line
-			}
-			if err != nil {
-				return nil, serverError(err)
-			}
-			out = append(out, in)
-		}
-		return out, nil
+	var state []bulk.Integration
+	var err error
+	if byName {
+		state, err = cl.Integrations(ctx, false)
+	} else {
+		state, err = cl.ReadIDs(ctx, ids)
 	}
-	all, err := cl.Integrations(ctx, false)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	log.Info("read server state", "integrations", len(all), "requests", cl.Requests())
-	return all, nil
+	log.Info("read server state", "integrations", len(state), "requests", cl.Requests())
+	return state, nil
 }
 
 // serverError gives a failed read a hint that fits its cause.

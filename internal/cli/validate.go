@@ -18,15 +18,8 @@ Example:
 func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "validate", "validate [flags] FILE", validateExample)
 	lf := addLogFlags(fs)
-	pos, err := parse(fs, args, stdio)
+	file, _, err := fileCommand(fs, args, stdio, lf)
 	if err != nil {
-		return err
-	}
-	file, err := oneFile(fs, pos)
-	if err != nil {
-		return err
-	}
-	if _, err := lf.logger(stdio); err != nil {
 		return err
 	}
 	in, err := readInput(file, stdio, nil)

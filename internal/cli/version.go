@@ -33,26 +33,11 @@ func runVersion(ctx context.Context, args []string, stdio Stdio) error {
 
 // versionString is "polarity-bulk VERSION (REVISION, goX.Y)".
 func versionString() string {
-	v, rev, dirty, gov := Version, Revision, false, "unknown"
+	gov := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		gov = bi.GoVersion
-		if v == "" && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				if rev == "" {
-					rev = s.Value
-				}
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
 	}
-	if v == "" {
-		v = "(devel)"
-	}
+	rev, dirty := vcsRevision()
 	if rev == "" {
 		rev = "unknown revision"
 	} else if len(rev) > 12 {
@@ -61,14 +46,24 @@ func versionString() string {
 	if dirty {
 		rev += "+dirty"
 	}
-	return fmt.Sprintf("polarity-bulk %s (%s, %s)", v, rev, gov)
+	return fmt.Sprintf("polarity-bulk %s (%s, %s)", toolVersion(), rev, gov)
 }
 
 // toolRevision is the full VCS revision the binary was built from ("" when unknown), with
 // "+dirty" when it was built from a modified work tree. plan.json records it next to the
 // version, so that apply --plan can tell two builds of the same version name apart.
 func toolRevision() string {
-	rev, dirty := Revision, false
+	rev, dirty := vcsRevision()
+	if rev != "" && dirty {
+		rev += "+dirty"
+	}
+	return rev
+}
+
+// vcsRevision is the revision the binary was built from (Revision, else the build info's;
+// "" when unknown) and whether the work tree was modified.
+func vcsRevision() (rev string, dirty bool) {
+	rev = Revision
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -81,10 +76,7 @@ func toolRevision() string {
 			}
 		}
 	}
-	if rev != "" && dirty {
-		rev += "+dirty"
-	}
-	return rev
+	return rev, dirty
 }
 
 // toolVersion is the short version recorded in plans and reports.
