@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: the main job on a local polarity-fake — validate, plan, apply — then the report.
+# make demo: the main job on a local polarity-fake — probe, validate, plan, apply — then the report.
 set -euo pipefail
 BIN=${BIN:-bin}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +19,8 @@ export DEMO_ABUSEIPDB_KEY=demo-abuseipdb-key-0001   # a ${NAME} cell reads it; i
 report=reports/demo-$(date -u +%Y%m%dT%H%M%SZ)
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+step polarity-bulk probe      # first contact: what works, before anything is changed
+"$BIN/polarity-bulk" probe
 step polarity-bulk validate examples/demo.csv
 "$BIN/polarity-bulk" validate examples/demo.csv
 step polarity-bulk plan examples/demo.csv --out "$report/plan.json"

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 //	fake drift ID KEY JSON        change an option behind the tool's back
 //	fake status ID STATUS         start or stop an integration
 //	fake faults JSON              switch faults on (a fake.Faults in JSON)
-//	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status, token-lifetime
+//	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status,
+//	                              openapi, openapi-patch-type, token-lifetime
 //	fake patched ID [N]           ID got N PATCHes (default 1)
 //
 // and "nosecret SECRET PATH..." fails when any file (or any file below a directory) holds
@@ -173,6 +174,10 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			n, err := strconv.Atoi(args[2])
 			ts.Check(err)
 			cfg.PatchStatus = n
+		case "openapi":
+			cfg.OpenAPI = args[2]
+		case "openapi-patch-type":
+			cfg.OpenAPIPatchType = args[2]
 		case "token-lifetime":
 			d, err := time.ParseDuration(args[2])
 			ts.Check(err)

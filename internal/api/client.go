@@ -104,6 +104,10 @@ type Config struct {
 	// http.DefaultTransport with proxies from the environment and the TLS settings above; a
 	// non-nil Transport ignores CACertFile and InsecureSkipVerify.
 	Transport http.RoundTripper
+	// Observe, when set, is called after every request attempt with what `probe` reports
+	// (Exchange: status, latency, rate-limit headers, TLS, the answer's shape, never a
+	// value). It is called from the goroutine that sent the request and must be quick.
+	Observe func(Exchange)
 }
 
 // DefaultConfig is the one place the client's defaults are written: what a zero field of
@@ -216,6 +220,11 @@ type Client struct {
 	secrets *secret.Set
 
 	requests atomic.Int64
+
+	shapes   *shapeTally    // the forms of the answers met (Shapes)
+	observer func(Exchange) // Config.Observe
+	insecure bool           // Config.InsecureSkipVerify
+	roots    *x509.CertPool // the roots TLS verifies with; nil: the system's
 }
 
 // New checks cfg and returns a client. It sends nothing: a password login happens lazily,
@@ -249,16 +258,20 @@ func New(cfg Config) (*Client, error) {
 		secrets:  secret.NewSet(Redacted),
 
 		maxIntegrations: MaxIntegrations,
+		shapes:          newShapeTally(),
+		observer:        cfg.Observe,
+		insecure:        cfg.InsecureSkipVerify,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.addCredential(cfg.APIKey)
 	c.addCredential(cfg.Password)
-	rt, err := transport(cfg)
+	rt, roots, err := transport(cfg)
 	if err != nil {
 		return nil, err
 	}
+	c.roots = roots
 	c.hc = &http.Client{Transport: rt, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
@@ -284,15 +297,15 @@ func checkAuth(cfg Config, base *url.URL) error {
 
 // transport is cfg's Transport, or a clone of http.DefaultTransport with proxies from the
 // environment and cfg's TLS settings.
-func transport(cfg Config) (http.RoundTripper, error) {
+func transport(cfg Config) (http.RoundTripper, *x509.CertPool, error) {
 	if cfg.Transport != nil {
-		return cfg.Transport, nil
+		return cfg.Transport, nil, nil
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
 	if cfg.CACertFile != "" {
 		pool, err := certPool(cfg.CACertFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -303,7 +316,7 @@ func transport(cfg Config) (http.RoundTripper, error) {
 	// of 2 idle connections per host closed the others whenever answers came back together,
 	// and the next PATCHes paid for a new TCP and TLS handshake.
 	t.MaxIdleConnsPerHost = t.MaxIdleConns
-	return t, nil
+	return t, tlsConf.RootCAs, nil
 }
 
 // Requests returns how many requests the client has sent so far, every attempt counted.

@@ -17,6 +17,17 @@ import (
 // clients use.
 var pageSizes = []int{1000, 300, 100}
 
+// PageSizes returns the page sizes Integrations tries, largest first: probe asks the same.
+func PageSizes() []int { return append([]int(nil), pageSizes...) }
+
+// RefusedPageSize reports whether err is a server refusing a page size outright (400, 413,
+// 422), after which Integrations tries the next smaller size.
+func RefusedPageSize(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.HTTPStatus == http.StatusBadRequest ||
+		e.HTTPStatus == http.StatusRequestEntityTooLarge || e.HTTPStatus == http.StatusUnprocessableEntity)
+}
+
 // maxPages stops a server that keeps sending new items from paging forever.
 const maxPages = 10000
 
@@ -85,7 +96,7 @@ func (c *Client) list(ctx context.Context, filter url.Values) ([]bulk.Integratio
 			}
 			return nil, err
 		}
-		items, err := parseDocument(doc)
+		items, err := parseDocumentInto(doc, c.shapes)
 		if err != nil {
 			return nil, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
 		}
@@ -118,10 +129,7 @@ type pager struct {
 // smaller moves to the next smaller page size after err, when err is a refusal of the size
 // (400, 413, 422) and a smaller size is left.
 func (p *pager) smaller(err error) bool {
-	var e *Error
-	if p.sizeIdx+1 >= len(pageSizes) || !errors.As(err, &e) ||
-		e.HTTPStatus != http.StatusBadRequest && e.HTTPStatus != http.StatusRequestEntityTooLarge &&
-			e.HTTPStatus != http.StatusUnprocessableEntity {
+	if p.sizeIdx+1 >= len(pageSizes) || !RefusedPageSize(err) {
 		return false
 	}
 	p.sizeIdx++
@@ -187,6 +195,32 @@ func (c *Client) ReadIDs(ctx context.Context, ids []string) ([]bulk.Integration,
 	return out, nil
 }
 
+// Page is one page of GET /api/integrations.
+type Page struct {
+	Integrations []bulk.Integration
+	// Total is meta.page.total as the server gave it, or -1 when it gave none.
+	Total int
+}
+
+// IntegrationsPage reads one page of GET /api/integrations of the given size and number (from
+// 1), as the server answers it: probe uses it to learn which page sizes a server honours.
+func (c *Client) IntegrationsPage(ctx context.Context, size, number int) (Page, error) {
+	q := url.Values{}
+	q.Set("page[size]", strconv.Itoa(size))
+	q.Set("page[number]", strconv.Itoa(number))
+	op := fmt.Sprintf("list integrations, page %d of size %d", number, size)
+	doc, _, err := c.getDocument(ctx, op, "/api/integrations", q)
+	if err != nil {
+		return Page{}, err
+	}
+	items, err := parseDocumentInto(doc, c.shapes)
+	if err != nil {
+		return Page{}, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
+	}
+	c.guard(items)
+	return Page{Integrations: items, Total: doc.total()}, nil
+}
+
 // Integration reads one integration with its options through GET /api/integrations/<id>.
 func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, error) {
 	op := "get integration " + id
@@ -197,7 +231,7 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 	if err != nil {
 		return bulk.Integration{}, err
 	}
-	items, err := parseDocument(doc)
+	items, err := parseDocumentInto(doc, c.shapes)
 	if err != nil {
 		return bulk.Integration{}, &Error{Op: op, HTTPStatus: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadResponse, err)}
 	}

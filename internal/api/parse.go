@@ -129,6 +129,12 @@ func shapeError(err error) error {
 }
 
 func parseDocument(doc *document) ([]bulk.Integration, error) {
+	return parseDocumentInto(doc, nil)
+}
+
+// parseDocumentInto is parseDocument that also records in t (when not nil) the forms the
+// document used.
+func parseDocumentInto(doc *document, t *shapeTally) ([]bulk.Integration, error) {
 	var data []resource
 	raw := bytes.TrimSpace(doc.Data)
 	switch {
@@ -177,12 +183,12 @@ func parseDocument(doc *document) ([]bulk.Integration, error) {
 		if r.ID == "" || isOptionType(r.Type) {
 			continue
 		}
-		out = append(out, integration(r, byID, byIntegration))
+		out = append(out, integration(r, byID, byIntegration, t))
 	}
 	return out, nil
 }
 
-func integration(r resource, byID map[string]*resource, byIntegration map[string][]*resource) bulk.Integration {
+func integration(r resource, byID map[string]*resource, byIntegration map[string][]*resource, t *shapeTally) bulk.Integration {
 	id := string(r.ID)
 	in := bulk.Integration{
 		ID:      id,
@@ -191,10 +197,12 @@ func integration(r resource, byID map[string]*resource, byIntegration map[string
 		Status:  str(r.Attributes, "status"),
 	}
 	seen := map[string]bool{}
-	add := func(o bulk.Option, ok bool) {
+	// place is where the option came from, recorded with its resource type ("" when none).
+	add := func(o bulk.Option, f optionForm, ok bool, place, typ string) {
 		if ok && !seen[o.Key] {
 			seen[o.Key] = true
 			in.Options = append(in.Options, o)
+			t.option(id, o, f, place, typ)
 		}
 	}
 	used := map[*resource]bool{}
@@ -207,7 +215,8 @@ func integration(r resource, byID map[string]*resource, byIntegration map[string
 		for _, ref := range linkage(rel.Data) {
 			if o := byID[string(ref.ID)]; o != nil && !used[o] {
 				used[o] = true
-				add(option(o.Attributes, string(o.ID), id))
+				opt, f, ok := option(o.Attributes, string(o.ID), id)
+				add(opt, f, ok, placeIncluded, o.Type)
 			}
 		}
 	}
@@ -215,7 +224,8 @@ func integration(r resource, byID map[string]*resource, byIntegration map[string
 	for _, o := range byIntegration[id] {
 		if !used[o] {
 			used[o] = true
-			add(option(o.Attributes, string(o.ID), id))
+			opt, f, ok := option(o.Attributes, string(o.ID), id)
+			add(opt, f, ok, placeIncluded, o.Type)
 		}
 	}
 	// Embedded in the attributes.
@@ -231,9 +241,10 @@ func integration(r resource, byID map[string]*resource, byIntegration map[string
 				continue
 			}
 			for _, e := range elems {
-				attrs, oid, ok := embedded(e)
+				attrs, oid, typ, ok := embedded(e)
 				if ok {
-					add(option(attrs, oid, id))
+					opt, f, ok := option(attrs, oid, id)
+					add(opt, f, ok, placeAttributes, typ)
 				}
 			}
 		case '{':
@@ -243,38 +254,46 @@ func integration(r resource, byID map[string]*resource, byIntegration map[string
 				continue
 			}
 			for _, k := range sortedKeys(m) {
-				attrs, oid, ok := embedded(m[k])
+				attrs, oid, typ, ok := embedded(m[k])
 				if !ok {
 					continue
 				}
 				if str(attrs, "key") == "" {
 					attrs["key"], _ = json.Marshal(k)
 				}
-				add(option(attrs, oid, id))
+				opt, f, ok := option(attrs, oid, id)
+				add(opt, f, ok, placeAttributesObject, typ)
 			}
 		}
 	}
 	return in
 }
 
-// embedded reads an option inside the attributes: flat attributes, or a resource with its own.
-func embedded(raw json.RawMessage) (map[string]json.RawMessage, string, bool) {
+// embedded reads an option inside the attributes: flat attributes, or a resource with its own
+// (whose JSON:API type is returned; a flat element's "type" may be its kind, so it is not).
+func embedded(raw json.RawMessage) (map[string]json.RawMessage, string, string, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil || m == nil {
-		return nil, "", false
+		return nil, "", "", false
 	}
 	id := str(m, "id")
 	if a, ok := m["attributes"]; ok {
 		var attrs map[string]json.RawMessage
 		if json.Unmarshal(a, &attrs) == nil && attrs != nil {
-			return attrs, id, true
+			return attrs, id, str(m, "type"), true
 		}
 	}
-	return m, id, true
+	return m, id, "", true
+}
+
+// optionForm is how an option's kind and value came back, for the shapes record.
+type optionForm struct {
+	kindAttr string // the attribute the kind was read from; "" when none
+	value    visibility
 }
 
 // option reads one option's attributes. It reports false when no key can be found.
-func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Option, bool) {
+func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Option, optionForm, bool) {
 	key := str(attrs, "key")
 	if key == "" && id != "" {
 		if k, ok := strings.CutPrefix(id, integrationID+"-"); ok {
@@ -284,12 +303,13 @@ func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Op
 		}
 	}
 	if key == "" {
-		return bulk.Option{}, false
+		return bulk.Option{}, optionForm{}, false
 	}
+	k, kindAttr := kind(attrs)
 	o := bulk.Option{
 		Key:      key,
 		Name:     str(attrs, "name"),
-		Kind:     kind(attrs),
+		Kind:     k,
 		Multiple: boolean(attrs, "multiple"),
 		Choices:  choices(attrs["options"]),
 		Flags: bulk.Flags{
@@ -297,17 +317,28 @@ func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Op
 			UserCanEdit: boolean(attrs, userEditNames...),
 		},
 	}
+	f := optionForm{kindAttr: kindAttr, value: visAbsent}
 	if v, ok := attrs["value"]; ok {
 		o.Value = append(json.RawMessage(nil), bytes.TrimSpace(v)...)
 		o.Readable = true
+		f.value = visClear
 	}
 	if o.Sensitive() && o.Readable && hidden(o.Value) {
 		o.Readable = false
+		f.value = visMasked
+		if empty(o.Value) {
+			f.value = visEmpty
+		}
 	}
 	if !o.Readable {
 		o.Value = nil
 	}
-	return o, true
+	return o, f, true
+}
+
+// empty reports whether a value is null or "".
+func empty(v json.RawMessage) bool {
+	return len(v) == 0 || bytes.Equal(v, []byte("null")) || bytes.Equal(v, []byte(`""`))
 }
 
 // hidden reports whether a sensitive value is not the real secret: null, an empty string, or a
@@ -325,15 +356,15 @@ func hidden(v json.RawMessage) bool {
 }
 
 // kind reads the option's kind under any of its names, skipping a resource type that a flat
-// element may carry under "type".
-func kind(attrs map[string]json.RawMessage) bulk.Kind {
+// element may carry under "type", and says which name it was read from.
+func kind(attrs map[string]json.RawMessage) (bulk.Kind, string) {
 	for _, name := range kindNames {
 		k := strings.ToLower(strings.TrimSpace(str(attrs, name)))
 		if k != "" && !isOptionType(k) {
-			return bulk.Kind(k)
+			return bulk.Kind(k), name
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // choices reads a select's [{"value","display"}]; the value stays raw JSON.

@@ -13,6 +13,13 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
+// What Patch sends for each option: the JSON:API resource type and the attribute names. probe
+// compares them with what a server's OpenAPI document declares.
+const PatchResourceType = "integration-option"
+
+// PatchAttributes are the attributes Patch may send, in the order of polarity-api.md.
+var PatchAttributes = []string{"value", "admin-only", "user-can-edit"}
+
 // PatchItem is one option to change in a Patch.
 type PatchItem struct {
 	Key string
@@ -30,6 +37,9 @@ type PatchItem struct {
 type Outcome struct {
 	HTTPStatus int // the last answer's status; 0 when none came back
 	Attempts   int // requests sent, retries included
+	// Answer is the form of a successful answer: "empty" (no body), "resources" (a data
+	// array of option resources) or "document" (other JSON); empty when the PATCH failed.
+	Answer string
 }
 
 // Patch sends PATCH /api/integration-options with the given options of one integration. Any
@@ -65,16 +75,39 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 	out := Outcome{HTTPStatus: resp.status, Attempts: attempts}
 	// The body is not needed, but an HTML page or broken JSON under a 2xx is a proxy or a
 	// login portal answering, not the server applying the change.
+	answer := answerEmpty
 	if len(bytes.TrimSpace(resp.body)) > 0 {
 		var v json.RawMessage
 		if err := c.decode(cl, resp, attempts, &v); err != nil {
 			return out, err
 		}
+		answer = patchAnswerForm(v)
 	} else if mt, _, _ := mime.ParseMediaType(resp.contentType()); mt == "text/html" {
 		return out, &Error{Op: op, HTTPStatus: resp.status, Attempts: attempts,
 			Err: fmt.Errorf("%w: empty %s answer", ErrBadResponse, mt)}
 	}
+	c.shapes.patch(resp.status, answer)
+	out.Answer = answer
 	return out, nil
+}
+
+// patchAnswerForm names the form of a PATCH answer's JSON: "resources" when its data is an
+// array of option resources, "document" otherwise.
+func patchAnswerForm(v json.RawMessage) string {
+	var doc struct {
+		Data []struct {
+			Type string `json:"type"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(v, &doc) != nil || len(doc.Data) == 0 {
+		return answerDocument
+	}
+	for _, r := range doc.Data {
+		if !isOptionType(r.Type) {
+			return answerDocument
+		}
+	}
+	return answerResources
 }
 
 // patchBody builds the request document and lists the strings of the sensitive values sent,
@@ -131,7 +164,7 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 			admin, edit := it.Flags.AdminOnly, it.Flags.UserCanEdit
 			a.AdminOnly, a.UserCanEdit = &admin, &edit
 		}
-		doc.Data = append(doc.Data, resource{ID: bulk.OptionID(integrationID, it.Key), Type: "integration-option", Attributes: a})
+		doc.Data = append(doc.Data, resource{ID: bulk.OptionID(integrationID, it.Key), Type: PatchResourceType, Attributes: a})
 	}
 	body, err := json.Marshal(doc)
 	if err != nil {

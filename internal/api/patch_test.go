@@ -43,7 +43,7 @@ func TestPatchBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != (Outcome{HTTPStatus: 204, Attempts: 1}) {
+	if out != (Outcome{HTTPStatus: 204, Attempts: 1, Answer: "empty"}) {
 		t.Errorf("outcome %+v", out)
 	}
 	if method != "PATCH" || path != "/api/integration-options" {

@@ -329,8 +329,10 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 		// The error text names the URL (never credentials: New refuses user info in it).
 		c.log.Debug("request failed", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
 			"duration", time.Since(start), "error", c.scrub(err.Error(), cl.scrub))
+		c.observe(cl, n, start, nil, nil, err)
 		return nil, err
 	}
+	c.observe(cl, n, start, res, data, nil)
 	c.log.Debug("request", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
 		"status", res.StatusCode, "bytes", len(data), "duration", time.Since(start))
 	return &response{status: res.StatusCode, header: res.Header, body: data}, nil

@@ -355,6 +355,7 @@ func (c *applyCmd) run(ctx context.Context) error {
 	}
 	journalErr := c.j.Close()
 	run.Results, run.Finished = results, time.Now()
+	run.Shapes = s.client.Shapes()
 	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
 	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
 }

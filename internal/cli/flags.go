@@ -166,9 +166,18 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 
 // client builds the API client.
 func (c *connFlags) client(stdio Stdio, log *slog.Logger) (*api.Client, error) {
+	return c.clientWith(stdio, log, nil)
+}
+
+// clientWith builds the API client with the settings mod adds to the flags' (probe's
+// observer).
+func (c *connFlags) clientWith(stdio Stdio, log *slog.Logger, mod func(*api.Config)) (*api.Client, error) {
 	cfg, err := c.config(stdio, log)
 	if err != nil {
 		return nil, err
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	return newClient(cfg)
 }

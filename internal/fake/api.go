@@ -36,6 +36,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, who 
 		if allow(w, r, http.MethodGet) && authorized(w, who) {
 			s.getIntegration(w, strings.TrimPrefix(p, "/api/integrations/"), who)
 		}
+	case p == "/api/openapi":
+		if allow(w, r, http.MethodGet) {
+			s.mu.Lock()
+			cfg := s.cfg
+			s.mu.Unlock()
+			s.serveOpenAPI(w, cfg)
+		}
 	case p == "/api/integration-options":
 		if allow(w, r, http.MethodPatch) && authorized(w, who) {
 			s.patchOptions(w, r, body, who)

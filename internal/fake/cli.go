@@ -70,6 +70,8 @@ func (o *options) flags() *flag.FlagSet {
 	fs.StringVar(&cfg.KindAttr, "kind-attr", KindAttrOption, "attribute carrying an option's kind: option-type or type, e.g. type")
 	fs.StringVar(&o.passwords, "passwords", string(PasswordsMasked), "password values served clear, masked (\"********\") or absent, e.g. clear")
 	fs.IntVar(&cfg.PatchStatus, "patch-status", 200, "PATCH success status: 200 (updated resources) or 204 (no body), e.g. 204")
+	fs.StringVar(&cfg.OpenAPI, "openapi", OpenAPIOn, "GET /api/openapi serves an OpenAPI document of the fake (on) or answers 404 (off), e.g. off")
+	fs.StringVar(&cfg.OpenAPIPatchType, "openapi-patch-type", "", "the only resource type the OpenAPI document declares for PATCH /api/integration-options (default: both accepted types), e.g. integration-options")
 	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to each API request, e.g. 50ms")
 	fs.Float64Var(&cfg.Faults.RateLimit, "rate-limit", 0, "API requests per second before 429 + Retry-After (0: no limit), e.g. 20")
 	fs.IntVar(&cfg.Faults.RateBurst, "rate-burst", 0, "rate-limit bucket size (0: ceil of --rate-limit), e.g. 1")

@@ -80,6 +80,12 @@ type Config struct {
 	KindAttr           string       // KindAttrOption (default) or KindAttrType
 	Passwords          PasswordMode // default PasswordsMasked
 	PatchStatus        int          // 200 (default, with the updated resources) or 204
+	// OpenAPI says whether GET /api/openapi serves the document: OpenAPIOn (default) or
+	// OpenAPIOff (404).
+	OpenAPI string
+	// OpenAPIPatchType, when set, is the only option resource type the document declares for
+	// PATCH /api/integration-options (by default: both types the fake accepts).
+	OpenAPIPatchType string
 
 	Faults Faults
 
@@ -133,6 +139,9 @@ func (c Config) withDefaults() Config {
 	if c.PatchStatus == 0 {
 		c.PatchStatus = 200
 	}
+	if c.OpenAPI == "" {
+		c.OpenAPI = OpenAPIOn
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -179,6 +188,9 @@ func (c Config) validate() error {
 	}
 	if c.PatchStatus != 200 && c.PatchStatus != 204 {
 		errs = append(errs, fmt.Errorf("patch status %d: want 200 or 204", c.PatchStatus))
+	}
+	if c.OpenAPI != OpenAPIOn && c.OpenAPI != OpenAPIOff {
+		errs = append(errs, fmt.Errorf("openapi %q: want on or off", c.OpenAPI))
 	}
 	for _, k := range c.APIKeys {
 		if k.Key == "" {

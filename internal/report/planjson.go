@@ -23,6 +23,8 @@ type PlanMeta struct {
 	// ValueDigests are the keyed digests of the ${NAME} values, when the plan has any; only
 	// plan.json records them.
 	ValueDigests *secret.Digests
+	// Shapes are the forms of the server's answers the client met while planning.
+	Shapes bulk.ServerShapes
 }
 
 // PlanFile is plan.json: the reviewed plan that `apply --plan` applies. PlanJSON writes it and
@@ -43,6 +45,9 @@ type PlanFile struct {
 	// refuses values that differ (see secret.Digests).
 	ValueDigests *secret.Digests   `json:"value_digests,omitempty"`
 	Integrations []PlanIntegration `json:"integrations"`
+	// ServerShapes records the forms of the server's answers (where options were, their
+	// resource type and kind attribute, how password values came back): no values.
+	ServerShapes *bulk.ServerShapes `json:"server_shapes,omitempty"`
 }
 
 // InputFile names the CSV a plan or a run was made from.
@@ -83,7 +88,11 @@ type PlanOption struct {
 
 // Meta returns the file's metadata.
 func (f PlanFile) Meta() PlanMeta {
-	return PlanMeta{Tool: f.Tool, Rev: f.ToolRevision, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created, ValueDigests: f.ValueDigests}
+	m := PlanMeta{Tool: f.Tool, Rev: f.ToolRevision, File: f.Input.Path, SHA256: f.Input.SHA256, Server: f.Server, Created: f.Created, ValueDigests: f.ValueDigests}
+	if f.ServerShapes != nil {
+		m.Shapes = *f.ServerShapes
+	}
+	return m
 }
 
 // NewPlanFile builds the content of plan.json from a plan; PlanJSON writes it.
@@ -101,6 +110,10 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 		Warnings:     x.warnings(p.Warnings),
 		ValueDigests: m.ValueDigests,
 		Integrations: make([]PlanIntegration, len(p.Targets)),
+	}
+	if !m.Shapes.IsZero() {
+		sh := m.Shapes
+		f.ServerShapes = &sh
 	}
 	for i, t := range p.Targets {
 		pi := PlanIntegration{

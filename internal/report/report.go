@@ -54,6 +54,8 @@ type Run struct {
 	// out in the plan's order whatever order they finished in.
 	Plan    bulk.Plan
 	Results []bulk.Result
+	// Shapes are the forms of the server's answers the client met (api.Client.Shapes).
+	Shapes bulk.ServerShapes
 }
 
 // results returns one result per integration, in plan order: the run's own results, plus a

@@ -26,6 +26,9 @@ type resultsFile struct {
 	Totals       resultTotals        `json:"totals"`
 	Warnings     []string            `json:"warnings,omitempty"`
 	Integrations []resultIntegration `json:"integrations"`
+	// ServerShapes records the forms of the server's answers met during the run, PATCH
+	// answers included: no values.
+	ServerShapes *bulk.ServerShapes `json:"server_shapes,omitempty"`
 }
 
 type resultTotals struct {
@@ -89,6 +92,10 @@ func ResultsJSON(w io.Writer, r Run) error {
 	}
 	if !r.Started.IsZero() && !r.Finished.IsZero() {
 		f.DurationMS = millis(r.Finished.Sub(r.Started))
+	}
+	if !r.Shapes.IsZero() {
+		sh := r.Shapes
+		f.ServerShapes = &sh
 	}
 	for k, v := range r.Flags {
 		f.Flags[k] = x.text(v)
