@@ -206,7 +206,15 @@ func TestDrop(t *testing.T) {
 	if r, err := send(t, c, "GET", ts.URL+"/api/integrations", tinyKey, ""); err == nil {
 		t.Fatalf("dropped request answered %d", r.status)
 	}
-	reqs := srv.Requests()
+	// The client sees the dropped connection before the handler has finished recording it:
+	// wait (bounded) for the record instead of racing it.
+	var reqs []Request
+	for range 500 {
+		if reqs = srv.Requests(); len(reqs) > 0 && reqs[0].Done {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if len(reqs) == 0 || reqs[0].Fault != FaultDrop || reqs[0].Status != 0 || !reqs[0].Done {
 		t.Errorf("recorded %+v", reqs)
 	}

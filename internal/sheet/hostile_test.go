@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -120,11 +119,9 @@ func TestReadHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
+			// No wall-clock limit here: the machines are shared, and a pathological slowdown
+			// shows in the sheet benchmarks (make bench), a hang in the test timeout.
 			rows, ps := read(t, tt.in)
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("took %v", d)
-			}
 			checkProblems(t, ps, tt.want)
 			if len(rows) != tt.rows {
 				t.Errorf("got %d rows, want %d", len(rows), tt.rows)
