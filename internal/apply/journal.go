@@ -20,28 +20,23 @@ import (
 // JournalName is the journal's file name inside a report directory.
 const JournalName = "journal.jsonl"
 
-// JournalHeader is the journal's first line: what run it belongs to.
+// JournalHeader is what the journal's first line says: what run it belongs to.
 type JournalHeader struct {
-	Journal int    `json:"polarity_bulk_journal"` // format version
-	Input   string `json:"input"`
-	SHA256  string `json:"input_sha256"`
-	Server  string `json:"server"`
+	Journal int // the format it was written in (see JournalFormat); set by OpenJournal
+	Input   string
+	SHA256  string
+	Server  string
 	// ValueDigests are the keyed digests of the run's ${NAME} values, so that a resume can
 	// refuse values that changed; ReadJournal returns the latest (RecordDigests).
-	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
+	ValueDigests *secret.Digests
 }
 
-// journalEntry is one line after the header: an integration about to be sent (Sending), one
-// finished, or (Digests set) new digests of the run's values.
-type journalEntry struct {
-	// Sending marks the entry written before the integration's PATCH: its Result is the plan
-	// for it (status not-attempted), there to keep the state before the change.
-	Sending bool        `json:"sending,omitempty"`
-	Result  bulk.Result `json:"result"`
-	// Previous holds each option's value before the run, for backup.csv; secrets only when the
-	// journal was opened with secrets allowed (then the file is 0600).
-	Previous map[string]json.RawMessage `json:"previous,omitempty"`
-	Digests  *secret.Digests            `json:"value_digests,omitempty"`
+// readEntry is an entry about one integration, as read back: the result carries no values
+// (Send and Current are empty), previous holds the values kept before the change.
+type readEntry struct {
+	sending  bool
+	result   bulk.Result
+	previous map[string]json.RawMessage
 }
 
 // Journal records the run as it goes, one JSON line each, so that even a killed process can be
@@ -99,8 +94,7 @@ func OpenJournal(dir string, h JournalHeader, secrets bool) (*Journal, error) {
 	}
 	j := &Journal{f: f, secrets: secrets}
 	if fresh {
-		h.Journal = 1
-		if err := j.writeLine(h); err != nil {
+		if err := j.writeLine(toWireHeader(h)); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -143,13 +137,13 @@ func (j *Journal) Sending(t bulk.Target) error {
 	for _, c := range t.Changes {
 		r.Options = append(r.Options, bulk.OptionResult{Change: c, Status: bulk.StatusNotAttempted})
 	}
-	return j.writeLine(journalEntry{Sending: true, Result: r, Previous: j.previous(r)})
+	return j.writeLine(journalEntry{Sending: true, Result: toWireResult(r), Previous: j.previous(r)})
 }
 
 // Record appends a finished integration. Only applied and failed integrations matter for a
 // resume; the rest are recorded for the reader's benefit.
 func (j *Journal) Record(r bulk.Result) error {
-	e := journalEntry{Result: r}
+	e := journalEntry{Result: toWireResult(r)}
 	if r.Status == bulk.StatusApplied || r.Status == bulk.StatusFailed {
 		e.Previous = j.previous(r)
 	}
@@ -234,17 +228,17 @@ func (j *Journal) Close() error {
 // is ignored. Results carry the options' previous values where the journal kept them.
 func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
 	done := map[string]bulk.Result{}
-	h, err := scanJournal(dir, func(e journalEntry) {
-		if e.Sending {
+	h, err := scanJournal(dir, func(e readEntry) {
+		if e.sending {
 			return // the outcome, if it was written, comes later
 		}
-		r := e.Result
+		r := e.result
 		if r.Status != bulk.StatusApplied {
 			// The last word counts: a later entry (a failed read-back) overrides an earlier one.
 			delete(done, r.ID)
 			return
 		}
-		done[r.ID] = withPrevious(r, e.Previous)
+		done[r.ID] = withPrevious(r, e.previous)
 	})
 	if err != nil {
 		return h, nil, err
@@ -259,9 +253,9 @@ func ReadJournal(dir string) (JournalHeader, map[string]bulk.Result, error) {
 // is empty when the journal did not keep the value (a secret, or unreadable).
 func ReadBefore(dir string) (map[string]map[string]bulk.Change, error) {
 	before := map[string]map[string]bulk.Change{}
-	_, err := scanJournal(dir, func(e journalEntry) {
-		r := withPrevious(e.Result, e.Previous)
-		if !e.Sending && r.Status != bulk.StatusApplied && r.Status != bulk.StatusFailed {
+	_, err := scanJournal(dir, func(e readEntry) {
+		r := withPrevious(e.result, e.previous)
+		if !e.sending && r.Status != bulk.StatusApplied && r.Status != bulk.StatusFailed {
 			return
 		}
 		for _, o := range r.Options {
@@ -290,33 +284,38 @@ func withPrevious(r bulk.Result, prev map[string]json.RawMessage) bulk.Result {
 }
 
 // scanJournal reads the header of dir's journal and hands each complete entry about an
-// integration to f, in order. The header it returns carries the latest value digests.
-func scanJournal(dir string, f func(journalEntry)) (JournalHeader, error) {
-	var h JournalHeader
+// integration to f, in order. The header it returns carries the latest value digests. A
+// journal of a format this polarity-bulk does not know is refused (ErrJournalFormat).
+func scanJournal(dir string, f func(readEntry)) (JournalHeader, error) {
 	file, err := report.OpenRegular(filepath.Join(dir, JournalName), os.O_RDONLY, 0)
 	if err != nil {
-		return h, fmt.Errorf("read journal: %w", err)
+		return JournalHeader{}, fmt.Errorf("read journal: %w", err)
 	}
 	defer file.Close()
 	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	if !sc.Scan() {
-		return h, fmt.Errorf("read journal %s: empty", file.Name())
+		return JournalHeader{}, fmt.Errorf("read journal %s: empty", file.Name())
 	}
-	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Journal == 0 {
-		return h, fmt.Errorf("read journal %s: not a polarity-bulk journal", file.Name())
+	var wh wireHeader
+	if err := json.Unmarshal(sc.Bytes(), &wh); err != nil || wh.Format == 0 {
+		return JournalHeader{}, fmt.Errorf("read journal %s: not a polarity-bulk journal", file.Name())
 	}
+	if wh.Format < 0 || wh.Format > JournalFormat {
+		return JournalHeader{}, fmt.Errorf("read journal %s: %w: it is in format %d, written by a newer polarity-bulk; this one reads formats 1 to %d",
+			file.Name(), ErrJournalFormat, wh.Format, JournalFormat)
+	}
+	h := wh.header()
 	for sc.Scan() {
 		var e journalEntry
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // torn line
 		}
-		if e.Digests != nil {
+		switch {
+		case e.Digests != nil:
 			h.ValueDigests = e.Digests
-			continue
-		}
-		if e.Result.ID != "" {
-			f(e)
+		case e.Result != nil && e.Result.ID != "":
+			f(readEntry{sending: e.Sending, result: e.Result.result(), previous: e.Previous})
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -220,7 +220,10 @@ func (c *applyCmd) source(ctx context.Context) (string, *recorded, error) {
 		if err == nil {
 			c.before, err = apply.ReadBefore(c.f.resume)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, apply.ErrJournalFormat):
+			return "", nil, usageError("continue that run with the polarity-bulk that wrote it; this one cannot read its journal", "%v: nothing was sent", err)
+		case err != nil:
 			return "", nil, usageError("--resume takes the report directory of an earlier apply (it holds journal.jsonl)", "%v", err)
 		}
 		c.resumed, c.done = &h, d

@@ -1,0 +1,171 @@
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/secret"
+)
+
+// The journal's wire format. It is written by these types alone, never by the json tags of
+// the domain types in bulk, so that renaming a domain field cannot change what a journal says
+// or what an older journal is read as.
+//
+// Formats:
+//   - 1: the header, then per integration an entry before its PATCH ("sending") and one with
+//     its outcome, and entries with new value digests.
+//   - 2: format 1 and entries about waves (see wireWave). A format-1 journal is read as a
+//     format-2 one without waves; a resume of it appends format-2 entries after its header.
+//
+// A journal of a higher format than JournalFormat was written by a newer polarity-bulk and
+// is refused with a message that names its format (ErrJournalFormat).
+const JournalFormat = 2
+
+// ErrJournalFormat marks a journal this polarity-bulk cannot read.
+var ErrJournalFormat = fmt.Errorf("journal format not readable")
+
+// wireHeader is the journal's first line.
+type wireHeader struct {
+	Format       int             `json:"polarity_bulk_journal"`
+	Input        string          `json:"input"`
+	SHA256       string          `json:"input_sha256"`
+	Server       string          `json:"server"`
+	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
+}
+
+// journalEntry is one line after the header: an integration about to be sent (Sending), one
+// finished, or (Digests set) new digests of the run's values.
+type journalEntry struct {
+	// Sending marks the entry written before the integration's PATCH: its Result is the plan
+	// for it (status not-attempted), there to keep the state before the change.
+	Sending bool        `json:"sending,omitempty"`
+	Result  *wireResult `json:"result,omitempty"`
+	// Previous holds each option's value before the run, for backup.csv; secrets only when the
+	// journal was opened with secrets allowed (then the file is 0600).
+	Previous map[string]json.RawMessage `json:"previous,omitempty"`
+	Digests  *secret.Digests            `json:"value_digests,omitempty"`
+}
+
+// wireResult is an integration's outcome.
+type wireResult struct {
+	ID         string       `json:"id"`
+	Name       string       `json:"name"`
+	Status     string       `json:"status"`
+	HTTPStatus int          `json:"http_status,omitempty"`
+	Attempts   int          `json:"attempts"`
+	DurationNS int64        `json:"duration_ns"`
+	Error      string       `json:"error,omitempty"`
+	Options    []wireOption `json:"options"`
+}
+
+// wireOption is an option's change and outcome. Values are never here: Before and After are
+// display texts, masked for secrets; the previous values are in journalEntry.Previous.
+type wireOption struct {
+	Line         int          `json:"line"`
+	Merged       []int        `json:"merged_lines,omitempty"`
+	Key          string       `json:"option_key"`
+	Kind         string       `json:"kind"`
+	Sensitive    bool         `json:"sensitive"`
+	Action       string       `json:"action"`
+	ValueChanges bool         `json:"value_changes"`
+	FlagsChange  bool         `json:"permission_changes"`
+	Unreadable   bool         `json:"current_unreadable,omitempty"`
+	Before       string       `json:"before"`
+	After        string       `json:"after"`
+	BeforeFlags  wireFlags    `json:"before_permission"`
+	AfterFlags   wireFlags    `json:"after_permission"`
+	Status       string       `json:"status"`
+	Verified     wireVerified `json:"verified,omitempty"`
+	Error        string       `json:"error,omitempty"`
+}
+
+// wireFlags is a permission as the API stores it.
+type wireFlags struct {
+	AdminOnly   bool `json:"admin-only"`
+	UserCanEdit bool `json:"user-can-edit"`
+}
+
+// wireVerified is a verification: true, false, the text of an unknown one ("unknown (value
+// unreadable)"), or left out when the option was not read back.
+type wireVerified string
+
+func (v wireVerified) MarshalJSON() ([]byte, error) {
+	switch bulk.Verification(v) {
+	case bulk.VerifyOK:
+		return []byte("true"), nil
+	case bulk.VerifyMismatch:
+		return []byte("false"), nil
+	case bulk.VerifyNone:
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(v))
+}
+
+func (v *wireVerified) UnmarshalJSON(b []byte) error {
+	var ok bool
+	if json.Unmarshal(b, &ok) == nil {
+		*v = wireVerified(bulk.VerifyMismatch)
+		if ok {
+			*v = wireVerified(bulk.VerifyOK)
+		}
+		return nil
+	}
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		*v = "" // null, or a shape no version wrote
+		return nil
+	}
+	*v = wireVerified(s)
+	return nil
+}
+
+func toWireHeader(h JournalHeader) wireHeader {
+	return wireHeader{Format: JournalFormat, Input: h.Input, SHA256: h.SHA256, Server: h.Server, ValueDigests: h.ValueDigests}
+}
+
+func (w wireHeader) header() JournalHeader {
+	return JournalHeader{Journal: w.Format, Input: w.Input, SHA256: w.SHA256, Server: w.Server, ValueDigests: w.ValueDigests}
+}
+
+func toWireResult(r bulk.Result) *wireResult {
+	w := &wireResult{
+		ID: r.ID, Name: r.Name, Status: string(r.Status), HTTPStatus: r.HTTPStatus,
+		Attempts: r.Attempts, DurationNS: int64(r.Duration), Error: r.Error,
+		Options: make([]wireOption, len(r.Options)),
+	}
+	for i, o := range r.Options {
+		c := o.Change
+		w.Options[i] = wireOption{
+			Line: c.Line, Merged: c.Merged, Key: c.Key, Kind: string(c.Kind), Sensitive: c.Sensitive,
+			Action: string(c.Action), ValueChanges: c.ValueChanges, FlagsChange: c.FlagsChange,
+			Unreadable: c.Unreadable, Before: c.Before, After: c.After,
+			BeforeFlags: wireFlags(c.BeforeFlags), AfterFlags: wireFlags(c.AfterFlags),
+			Status: string(o.Status), Verified: wireVerified(o.Verified), Error: o.Error,
+		}
+	}
+	return w
+}
+
+// result is the domain result; values are not on the wire, so Send and Current are empty
+// (withPrevious puts the previous values back).
+func (w *wireResult) result() bulk.Result {
+	r := bulk.Result{
+		ID: w.ID, Name: w.Name, Status: bulk.Status(w.Status), HTTPStatus: w.HTTPStatus,
+		Attempts: w.Attempts, Duration: time.Duration(w.DurationNS), Error: w.Error,
+		Options: make([]bulk.OptionResult, len(w.Options)),
+	}
+	for i, o := range w.Options {
+		r.Options[i] = bulk.OptionResult{
+			Change: bulk.Change{
+				Line: o.Line, Merged: o.Merged, Key: o.Key, Kind: bulk.Kind(o.Kind), Sensitive: o.Sensitive,
+				Action: bulk.Action(o.Action), ValueChanges: o.ValueChanges, FlagsChange: o.FlagsChange,
+				Unreadable: o.Unreadable, Before: o.Before, After: o.After,
+				BeforeFlags: bulk.Flags(o.BeforeFlags), AfterFlags: bulk.Flags(o.AfterFlags),
+			},
+			Status: bulk.Status(o.Status), Verified: bulk.Verification(o.Verified), Error: o.Error,
+		}
+	}
+	return r
+}
