@@ -84,11 +84,7 @@ func TestFaultWaitTooLong(t *testing.T) {
 	t.Parallel()
 	sw := &switchable{answer: tooManyRequests("86400")}
 	sw.on.Store(true)
-	fix := fake.Synthetic(30, 21)
-	fe := startFake(t, fix, fake.Config{}, sw.wrap)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 5)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 30, 21, 5, fake.Config{}, sw.wrap)
 	changed := changedIDs(rows)
 	env := fe.env(dir, apiKeyEnv...)
 	o := run(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "200", "--concurrency", "4")
@@ -127,16 +123,8 @@ func TestFaultWaitTooLong(t *testing.T) {
 	checkState(t, fe.srv, expect(t, fix, nil, nil))
 
 	sw.on.Store(false)
-	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "200")
-	mustCode(t, o, 0, "apply --resume once the server is back")
-	checkStatuses(t, rep, rows, allDone(changed))
-	checkState(t, fe.srv, expect(t, fix, rows, nil))
-	_, applied := patchesByID(fe.srv)
-	for id := range changed {
-		if applied[id] != 1 {
-			t.Errorf("%s applied %d times, want once", id, applied[id])
-		}
-	}
+	resumeDone(t, fe, dir, env, rows, "apply --resume once the server is back", "--rate", "200")
+	appliedOnce(t, fe.srv, changed)
 }
 
 // TestFaultInterruptDuringPause: every PATCH answered 429 with Retry-After: 300, which is
@@ -149,11 +137,7 @@ func TestFaultInterruptDuringPause(t *testing.T) {
 			t.Parallel()
 			sw := &switchable{answer: tooManyRequests("300")}
 			sw.on.Store(true)
-			fix := fake.Synthetic(12, 22)
-			fe := startFake(t, fix, fake.Config{}, sw.wrap)
-			dir := t.TempDir()
-			rows := synthetic(t, fix, 0)
-			writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+			fix, fe, dir, rows := rollout(t, 12, 22, 0, fake.Config{}, sw.wrap)
 			p := start(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "200", "--concurrency", "3")
 			waitFor(t, p, "a PATCH answered 429", func() bool { return sw.n.Load() > 0 })
 			time.Sleep(200 * time.Millisecond) // into the pause
@@ -172,11 +156,7 @@ func TestFaultInterruptDuringPause(t *testing.T) {
 					t.Errorf("%s failed with %q", in.ID, in.Error)
 				}
 			}
-			for _, f := range []string{"results.json", "results.csv", "failed.csv", "backup.csv", "summary.md", "junit.xml"} {
-				if _, err := os.Stat(filepath.Join(rep, f)); err != nil {
-					t.Errorf("report: %v", err)
-				}
-			}
+			reportWritten(t, rep, "report")
 			checkState(t, fe.srv, expect(t, fix, nil, nil))
 		})
 	}
@@ -191,11 +171,7 @@ func TestFaultRetryBudget(t *testing.T) {
 	t.Parallel()
 	sw := &switchable{answer: tooManyRequests("1")}
 	sw.on.Store(true)
-	fix := fake.Synthetic(40, 23)
-	fe := startFake(t, fix, fake.Config{}, sw.wrap)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 0)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 40, 23, 0, fake.Config{}, sw.wrap)
 	o := run(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "200", "--concurrency", "8", "--retries", "1000", "--max-wait", "1m")
 	mustCode(t, o, 1, "apply against a server refusing everything")
 	if !strings.Contains(o.stderr, "retry budget spent") {
@@ -251,11 +227,7 @@ func journalSending(t *testing.T, dir string) map[string]bool {
 // applied, puts every value and permission back as it was before the first run.
 func TestFaultFullDisk(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(40, 24)
-	fe := startFake(t, fix, fake.Config{}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 5)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	_, fe, dir, rows := rollout(t, 40, 24, 5, fake.Config{}, nil)
 	changed := changedIDs(rows)
 	env := fe.env(dir, apiKeyEnv...)
 	// bash's ulimit -f counts 1024-byte blocks: files of at most 24 KiB.
@@ -285,10 +257,7 @@ func TestFaultFullDisk(t *testing.T) {
 	}
 	t.Logf("the journal filled after %d of %d integrations; stderr:\n%s", len(received), len(changed), o.stderr)
 
-	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "200")
-	mustCode(t, o, 0, "apply --resume with room on the disk")
-	checkStatuses(t, rep, rows, allDone(changed))
-	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	resumeDone(t, fe, dir, env, rows, "apply --resume with room on the disk", "--rate", "200")
 	_, applied := patchesByID(fe.srv)
 	for id := range changed {
 		if applied[id] < 1 || applied[id] > 2 {
@@ -305,11 +274,7 @@ func TestFaultFullDisk(t *testing.T) {
 // report and exits 0.
 func TestFaultClosedOutput(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(12, 25)
-	fe := startFake(t, fix, fake.Config{}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 4)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 12, 25, 4, fake.Config{}, nil)
 	release := fe.srv.HoldPatches()
 	defer release()
 
@@ -360,11 +325,7 @@ func TestFaultClosedOutput(t *testing.T) {
 // Once the first run is over, the resume goes through (and has nothing left to send).
 func TestFaultLockedReportDir(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(8, 26)
-	fe := startFake(t, fix, fake.Config{}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 0)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 8, 26, 0, fake.Config{}, nil)
 	env := fe.env(dir, apiKeyEnv...)
 	release := fe.srv.HoldPatches()
 	defer release()

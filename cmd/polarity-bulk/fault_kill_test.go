@@ -50,12 +50,8 @@ func TestKillResume(t *testing.T) {
 
 func killResume(t *testing.T, after int, torn bool, unchanged int) {
 	const conc = 3
-	fix := fake.Synthetic(15, 10)
 	g := newGate()
-	fe := startFake(t, fix, fake.Config{}, g.wrap)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, unchanged)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 15, 10, unchanged, fake.Config{}, g.wrap)
 	changed := changedIDs(rows)
 	env := fe.env(dir, apiKeyEnv...)
 
@@ -443,12 +439,8 @@ func leftovers(t *testing.T, dir string) []string {
 // --resume applies everything exactly once.
 func TestFaultSecondInterrupt(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(8, 13)
 	g := newGate()
-	fe := startFake(t, fix, fake.Config{}, g.wrap)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 0)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 8, 13, 0, fake.Config{}, g.wrap)
 	env := fe.env(dir, apiKeyEnv...)
 	p := start(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--concurrency", "2", "--rate", "100")
 	waitFor(t, p, "2 PATCHes waiting", func() bool { _, waiting := g.counts(); return waiting == 2 })

@@ -173,17 +173,8 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 	verbose := []string{"-v", "-v", "--log-format", format, "--retries", "4", "--rate", "100"}
 	flags := func(args ...string) []string { return slices.Concat(args, cred, verbose) }
 
-	type output struct {
-		args []string
-		o    outcome
-	}
-	var outputs []output
-	step := func(want int, args ...string) {
-		t.Helper()
-		o := run(t, dir, env, args...)
-		mustCode(t, o, want, strings.Join(args, " "))
-		outputs = append(outputs, output{args, o})
-	}
+	runs := &leakRuns{t: t, dir: dir}
+	step := func(want int, args ...string) { t.Helper(); runs.step(env, want, args...) }
 	step(0, "validate", "changes.csv", "-v", "-v", "--log-format", format)
 	step(0, flags("plan", "changes.csv", "--out", "plan.json", "--markdown", "plan.md")...)
 	step(1, flags("apply", "changes.csv", "--yes", "--report-dir", "rep")...)
@@ -202,23 +193,14 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 		} else {
 			bad = append(bad, "POLARITY_PASSWORD="+wrong)
 		}
-		o := run(t, dir, bad, args...)
-		mustCode(t, o, 1, "plan with a wrong password")
-		outputs = append(outputs, output{args, o})
+		runs.step(bad, 1, args...)
 	}
 
 	// Where to look: every output and every file the tool wrote.
 	// export prints text options as they are, and the run set one to ${LEAK_ENV_TEXT}: there,
 	// and only there, that value is expected.
-	var places []testkit.Place
-	exports := map[string]bool{"export.csv": true}
-	for _, o := range outputs {
-		name := strings.Join(o.args[:min(3, len(o.args))], " ")
-		if o.args[0] == "export" {
-			exports[name+": stdout"] = true
-		}
-		places = append(places, testkit.Place{Name: name + ": stdout", Text: o.o.stdout}, testkit.Place{Name: name + ": stderr", Text: o.o.stderr})
-	}
+	places, exports := runs.places()
+	exports["export.csv"] = true
 	written, err := testkit.Files(dir, func(rel string) bool { return slices.Contains(inputs, rel) })
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +227,39 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 		t.Error(l)
 	}
 	t.Logf("%d secrets searched for in %d runs' stdout and stderr and %d files: %d found; faults %v",
-		len(secrets), len(outputs), files, found, faultCounts(fe.srv))
+		len(secrets), len(runs.outputs), files, found, faultCounts(fe.srv))
+}
+
+// leakRuns runs polarity-bulk in one directory and keeps every run's outcome: each stdout
+// and stderr is a place no secret may be found in.
+type leakRuns struct {
+	t       *testing.T
+	dir     string
+	args    [][]string
+	outputs []outcome
+}
+
+// step runs args with env and checks the exit code.
+func (r *leakRuns) step(env []string, want int, args ...string) {
+	r.t.Helper()
+	o := run(r.t, r.dir, env, args...)
+	mustCode(r.t, o, want, strings.Join(args, " "))
+	r.args, r.outputs = append(r.args, args), append(r.outputs, o)
+}
+
+// places names each run's stdout and stderr by its first three arguments; exports holds the
+// names of export's stdout.
+func (r *leakRuns) places() (places []testkit.Place, exports map[string]bool) {
+	exports = map[string]bool{}
+	for i, o := range r.outputs {
+		args := r.args[i]
+		name := strings.Join(args[:min(3, len(args))], " ")
+		if args[0] == "export" {
+			exports[name+": stdout"] = true
+		}
+		places = append(places, testkit.Place{Name: name + ": stdout", Text: o.stdout}, testkit.Place{Name: name + ": stderr", Text: o.stderr})
+	}
+	return places, exports
 }
 
 func writeSecret(t *testing.T, path, s string) {
@@ -425,17 +439,8 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
 
 	verbose := []string{"-v", "-v", "--log-format", format, "--rate", "200", "--retries", "1"}
-	type output struct {
-		args []string
-		o    outcome
-	}
-	var outputs []output
-	step := func(want int, args ...string) {
-		t.Helper()
-		o := run(t, dir, env, args...)
-		mustCode(t, o, want, strings.Join(args, " "))
-		outputs = append(outputs, output{args, o})
-	}
+	runs := &leakRuns{t: t, dir: dir}
+	step := func(want int, args ...string) { t.Helper(); runs.step(env, want, args...) }
 	step(0, "validate", "changes.csv", "-v", "-v", "--log-format", format)
 	step(0, slices.Concat([]string{"plan", "changes.csv", "--out", "plan.json", "--markdown", "plan.md"}, verbose)...)
 	step(1, slices.Concat([]string{"apply", "--plan", "plan.json", "--yes", "--report-dir", "rep"}, verbose)...)
@@ -443,11 +448,7 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 	step(1, slices.Concat([]string{"apply", "changes.csv", "--yes", "--report-dir", "rep2"}, verbose)...)
 	step(0, slices.Concat([]string{"export", "--out", "export.csv"}, verbose)...)
 
-	var places []testkit.Place
-	for _, o := range outputs {
-		name := strings.Join(o.args[:min(3, len(o.args))], " ")
-		places = append(places, testkit.Place{Name: name + ": stdout", Text: o.o.stdout}, testkit.Place{Name: name + ": stderr", Text: o.o.stderr})
-	}
+	places, _ := runs.places()
 	written, err := testkit.Files(dir, func(rel string) bool { return filepath.Base(rel) == "changes.csv" })
 	if err != nil {
 		t.Fatal(err)
@@ -470,8 +471,8 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 	}
 	// The server did echo: the test is not vacuous.
 	stderr := ""
-	for _, o := range outputs {
-		stderr += o.o.stderr
+	for _, o := range runs.outputs {
+		stderr += o.stderr
 	}
 	for _, want := range []string{"(redacted)", "refused by the server", "bad response", "stopped after 5 redirects"} {
 		if !strings.Contains(stderr+readFile(t, filepath.Join(dir, "rep", "results.json")), want) {
@@ -479,7 +480,7 @@ func hostileLeakRun(t *testing.T, login bool, format string, passwords fake.Pass
 		}
 	}
 	t.Logf("%d secrets searched for in %d places (%d runs' stdout and stderr, and every file; %d bytes): %d found",
-		len(all), len(places), len(outputs), bytesSearched, found)
+		len(all), len(places), len(runs.outputs), bytesSearched, found)
 }
 
 // TestRedactionKeepsWhatTheUserSent: a server that refuses a PATCH and quotes the whole

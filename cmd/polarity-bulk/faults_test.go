@@ -117,23 +117,7 @@ var apiKeyEnv = []string{"POLARITY_API_KEY=" + fake.DefaultAPIKey}
 // start starts polarity-bulk with args in dir.
 func start(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
-	cmd := exec.CommandContext(ctx, toolPath(t), args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader("")
-	p := &proc{cmd: cmd, stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, done: make(chan struct{}), ctx: ctx, cancel: cancel, args: args}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	return p
+	return startCmd(t, dir, env, toolPath(t), args...)
 }
 
 // exited reports whether the process has ended.
@@ -422,6 +406,51 @@ func synthetic(t *testing.T, fix *fake.Fixture, unchangedEvery int) []intent {
 	return rows
 }
 
+// rollout sets up a test's synthetic rollout: n integrations generated from seed, served by
+// a fake of its own with cfg (behind wrap when not nil), and dir/changes.csv changing every
+// integration (see synthetic for unchangedEvery).
+func rollout(t *testing.T, n int, seed uint64, unchangedEvery int, cfg fake.Config, wrap func(http.Handler) http.Handler) (*fake.Fixture, *fakeEnv, string, []intent) {
+	t.Helper()
+	fix := fake.Synthetic(n, seed)
+	fe := startFake(t, fix, cfg, wrap)
+	dir := t.TempDir()
+	rows := synthetic(t, fix, unchangedEvery)
+	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	return fix, fe, dir, rows
+}
+
+// appliedOnce checks that every integration with changes was applied exactly once, by
+// counting the PATCHes the server applied.
+func appliedOnce(t *testing.T, srv *fake.Server, changed map[string]bool) {
+	t.Helper()
+	_, applied := patchesByID(srv)
+	for id := range changed {
+		if applied[id] != 1 {
+			t.Errorf("%s applied %d times, want once", id, applied[id])
+		}
+	}
+}
+
+// resumeDone runs apply --resume rep in dir with the extra flags, and checks that it ends
+// the run: exit 0, every row done, the server holding what the CSV asks for.
+func resumeDone(t *testing.T, fe *fakeEnv, dir string, env []string, rows []intent, what string, extra ...string) {
+	t.Helper()
+	o := run(t, dir, env, append([]string{"apply", "--resume", "rep", "--yes"}, extra...)...)
+	mustCode(t, o, 0, what)
+	checkStatuses(t, filepath.Join(dir, "rep"), rows, allDone(changedIDs(rows)))
+	checkState(t, fe.srv, expect(t, fe.fix, rows, nil))
+}
+
+// reportWritten checks that every file of the report directory rep is there.
+func reportWritten(t *testing.T, rep, what string) {
+	t.Helper()
+	for _, f := range []string{"results.json", "results.csv", "failed.csv", "backup.csv", "summary.md", "junit.xml"} {
+		if _, err := os.Stat(filepath.Join(rep, f)); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+}
+
 func mustRaw(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -511,23 +540,15 @@ func logFaults(t *testing.T, srv *fake.Server) map[string]int {
 // intent, and every integration applied exactly once.
 func faultRun(t *testing.T, n int, cfg fake.Config, env []string, args ...string) map[string]int {
 	t.Helper()
-	fix := fake.Synthetic(n, 7)
-	fe := startFake(t, fix, cfg, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 5)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, n, 7, 5, cfg, nil)
 	args = append([]string{"apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "200", "--burst", "10"}, args...)
 	o := run(t, dir, fe.env(dir, env...), args...)
 	mustCode(t, o, 0, "apply under faults")
 	changed := changedIDs(rows)
 	checkStatuses(t, filepath.Join(dir, "rep"), rows, allDone(changed))
 	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	appliedOnce(t, fe.srv, changed)
 	_, applied := patchesByID(fe.srv)
-	for id := range changed {
-		if applied[id] != 1 {
-			t.Errorf("%s applied %d times, want once", id, applied[id])
-		}
-	}
 	for id, k := range applied {
 		if !changed[id] {
 			t.Errorf("%s needs no change but got %d PATCHes", id, k)
@@ -589,11 +610,7 @@ func TestFaults(t *testing.T) {
 // out at the end.
 func TestFaultTokenExpiry(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(42, 8)
-	fe := startFake(t, fix, fake.Config{TokenLifetime: 2 * time.Second, Faults: fake.Faults{Seed: 8, Latency: 250 * time.Millisecond, FailRate: 0.15}}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 6)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 42, 8, 6, fake.Config{TokenLifetime: 2 * time.Second, Faults: fake.Faults{Seed: 8, Latency: 250 * time.Millisecond, FailRate: 0.15}}, nil)
 	env := fe.env(dir, "POLARITY_USERNAME="+fake.DefaultUsername, "POLARITY_PASSWORD="+fake.DefaultPassword)
 	p := start(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--concurrency", "2", "--rate", "100", "--retries", "10")
 
@@ -647,12 +664,7 @@ func TestFaultTokenExpiry(t *testing.T) {
 	if logouts != 1 {
 		t.Errorf("%d logouts, want 1", logouts)
 	}
-	_, applied := patchesByID(fe.srv)
-	for id := range changed {
-		if applied[id] != 1 {
-			t.Errorf("%s applied %d times, want once", id, applied[id])
-		}
-	}
+	appliedOnce(t, fe.srv, changed)
 	logFaults(t, fe.srv)
 }
 
@@ -793,11 +805,7 @@ func TestFaultInterruptResume(t *testing.T) {
 }
 
 func interruptResume(t *testing.T, sig syscall.Signal) {
-	fix := fake.Synthetic(15, 9)
-	fe := startFake(t, fix, fake.Config{}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 5)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 15, 9, 5, fake.Config{}, nil)
 	changed := changedIDs(rows)
 	env := fe.env(dir, apiKeyEnv...)
 
@@ -833,16 +841,9 @@ func interruptResume(t *testing.T, sig syscall.Signal) {
 	})
 	t.Logf("after the interrupt: %v", statuses)
 	checkState(t, fe.srv, expect(t, fix, rows, func(r intent) bool { return applied[r.id] }))
-	for _, f := range []string{"results.json", "results.csv", "failed.csv", "backup.csv", "summary.md", "junit.xml"} {
-		if _, err := os.Stat(filepath.Join(rep, f)); err != nil {
-			t.Errorf("interrupted run's report: %v", err)
-		}
-	}
+	reportWritten(t, rep, "interrupted run's report")
 
-	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "100")
-	mustCode(t, o, 0, "apply --resume")
-	checkStatuses(t, rep, rows, allDone(changed))
-	checkState(t, fe.srv, expect(t, fix, rows, nil))
+	resumeDone(t, fe, dir, env, rows, "apply --resume", "--rate", "100")
 	received, _ := patchesByID(fe.srv)
 	for id := range changed {
 		if received[id] != 1 {
@@ -903,11 +904,7 @@ func TestFaultLostResponses(t *testing.T) {
 			}
 		})
 	}
-	fix := fake.Synthetic(12, 14)
-	fe := startFake(t, fix, fake.Config{}, lose)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 4)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 12, 14, 4, fake.Config{}, lose)
 	o := run(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "100", "--concurrency", "3", "--retries", "6")
 	mustCode(t, o, 0, "apply with lost answers")
 	changed := changedIDs(rows)
@@ -944,11 +941,7 @@ func TestFaultInterruptWhilePlanning(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	fix := fake.Synthetic(6, 15)
-	fe := startFake(t, fix, fake.Config{}, stall)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 0)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, _ := rollout(t, 6, 15, 0, fake.Config{}, stall)
 	p := start(t, dir, fe.env(dir, apiKeyEnv...), "apply", "changes.csv", "--yes", "--report-dir", "rep")
 	select {
 	case <-arrived:
@@ -974,11 +967,7 @@ func TestFaultInterruptWhilePlanning(t *testing.T) {
 // nothing twice that was applied.
 func TestFaultFailFastResume(t *testing.T) {
 	t.Parallel()
-	fix := fake.Synthetic(20, 16)
-	fe := startFake(t, fix, fake.Config{Faults: fake.Faults{Seed: 19, On: fake.FaultsOnPatch, FailRate: 0.3}}, nil)
-	dir := t.TempDir()
-	rows := synthetic(t, fix, 5)
-	writeCSV(t, filepath.Join(dir, "changes.csv"), rows)
+	fix, fe, dir, rows := rollout(t, 20, 16, 5, fake.Config{Faults: fake.Faults{Seed: 19, On: fake.FaultsOnPatch, FailRate: 0.3}}, nil)
 	changed := changedIDs(rows)
 	env := fe.env(dir, apiKeyEnv...)
 	o := run(t, dir, env, "apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "100", "--concurrency", "1", "--retries", "0", "--max-failures", "1")
@@ -1008,15 +997,7 @@ func TestFaultFailFastResume(t *testing.T) {
 	checkState(t, fe.srv, expect(t, fix, rows, func(r intent) bool { return applied[r.id] == 1 }))
 	t.Logf("fail fast: %v", counts)
 
-	o = run(t, dir, env, "apply", "--resume", "rep", "--yes", "--rate", "100", "--retries", "12")
-	mustCode(t, o, 0, "apply --resume after failures")
-	checkStatuses(t, rep, rows, allDone(changed))
-	checkState(t, fe.srv, expect(t, fix, rows, nil))
-	_, after := patchesByID(fe.srv)
-	for id := range changed {
-		if after[id] != 1 {
-			t.Errorf("%s applied %d times, want once", id, after[id])
-		}
-	}
+	resumeDone(t, fe, dir, env, rows, "apply --resume after failures", "--rate", "100", "--retries", "12")
+	appliedOnce(t, fe.srv, changed)
 	logFaults(t, fe.srv)
 }

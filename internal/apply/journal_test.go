@@ -34,24 +34,23 @@ func (e *events) add(s string) {
 }
 
 func (e *events) Sending(t bulk.Target) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.sends++
-	if e.failSend > 0 && e.sends >= e.failSend {
-		return fmt.Errorf("write journal: %w", syscall.ENOSPC)
-	}
-	e.log = append(e.log, "sending "+t.ID)
-	return nil
+	return e.note(&e.sends, e.failSend, "sending "+t.ID)
 }
 
 func (e *events) Record(r bulk.Result) error {
+	return e.note(&e.recs, e.failRec, "record "+r.ID+" "+string(r.Status))
+}
+
+// note counts a call in *n and logs line, or fails as a full disk does from call failAt on
+// (0: never).
+func (e *events) note(n *int, failAt int, line string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.recs++
-	if e.failRec > 0 && e.recs >= e.failRec {
+	*n++
+	if failAt > 0 && *n >= failAt {
 		return fmt.Errorf("write journal: %w", syscall.ENOSPC)
 	}
-	e.log = append(e.log, "record "+r.ID+" "+string(r.Status))
+	e.log = append(e.log, line)
 	return nil
 }
 

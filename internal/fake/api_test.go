@@ -111,31 +111,26 @@ func TestRefreshAndLogout(t *testing.T) {
 		t.Errorf("refresh gave %s", r.raw)
 	}
 
-	if r := call(t, srv, "POST", "/api/users/logout", tok2, ""); r.status != 200 {
-		t.Errorf("logout: %d", r.status)
-	}
-	if r := call(t, srv, "GET", "/api/integrations", tok2, ""); r.status != 401 {
-		t.Errorf("after logout: %d", r.status)
-	}
-	if r := call(t, srv, "GET", "/api/users/refresh", tok2, ""); r.status != 401 {
-		t.Errorf("refresh after logout: %d", r.status)
-	}
-	// The first token was not logged out and lives until its own expiry.
-	if r := call(t, srv, "GET", "/api/integrations", tok, ""); r.status != 200 {
-		t.Errorf("old token: %d", r.status)
-	}
-	clk.Advance(30 * time.Second)
-	if r := call(t, srv, "GET", "/api/users/refresh", tok, ""); r.status != 401 {
-		t.Errorf("refresh of expired token: %d", r.status)
-	}
-	if r := call(t, srv, "GET", "/api/users/refresh", tinyKey, ""); r.status != 400 {
-		t.Errorf("refresh with api key: %d", r.status)
-	}
-	if r := call(t, srv, "POST", "/api/users/logout", tinyKey, ""); r.status != 400 {
-		t.Errorf("logout with api key: %d", r.status)
-	}
-	if r := call(t, srv, "POST", "/api/users/logout", "", ""); r.status != 401 {
-		t.Errorf("logout without token: %d", r.status)
+	// Each step in order, with the status it must get; advance moves the clock first.
+	for _, st := range []struct {
+		what, method, path, auth string
+		advance                  time.Duration
+		want                     int
+	}{
+		{"logout", "POST", "/api/users/logout", tok2, 0, 200},
+		{"after logout", "GET", "/api/integrations", tok2, 0, 401},
+		{"refresh after logout", "GET", "/api/users/refresh", tok2, 0, 401},
+		// The first token was not logged out and lives until its own expiry.
+		{"old token", "GET", "/api/integrations", tok, 0, 200},
+		{"refresh of expired token", "GET", "/api/users/refresh", tok, 30 * time.Second, 401},
+		{"refresh with api key", "GET", "/api/users/refresh", tinyKey, 0, 400},
+		{"logout with api key", "POST", "/api/users/logout", tinyKey, 0, 400},
+		{"logout without token", "POST", "/api/users/logout", "", 0, 401},
+	} {
+		clk.Advance(st.advance)
+		if r := call(t, srv, st.method, st.path, st.auth, ""); r.status != st.want {
+			t.Errorf("%s: %d", st.what, r.status)
+		}
 	}
 
 	tok3 := get(t, login(t, srv, "tester", "tester-password").doc, "data", "token").(string)
