@@ -21,6 +21,25 @@ const (
 	KindSelect   Kind = "select"
 )
 
+// KindMultiselect is the option_kind column's word for a select with multiple true: the
+// server calls both "select", but their values are written differently.
+const KindMultiselect Kind = "multiselect"
+
+// OptionKinds are the words of the option_kind column, in the order problems list them.
+var OptionKinds = []Kind{KindText, KindPassword, KindBoolean, KindNumber, KindSelect, KindMultiselect}
+
+// ParseOptionKind reads an option_kind cell: one of OptionKinds, any case, surrounding space
+// ignored.
+func ParseOptionKind(s string) (Kind, bool) {
+	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+	for _, known := range OptionKinds {
+		if k == known {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // Flags is an option's permission as the API stores it. AdminOnly and UserCanEdit both true is
 // invalid and must never be sent.
 type Flags struct {
@@ -154,6 +173,15 @@ type Row struct {
 	PermCell string
 	// Merged lists the lines of identical rows merged into this one.
 	Merged []int
+	// OptionKind is the option_kind cell (one of OptionKinds), empty for any kind: it narrows a
+	// selector row and asserts the option's kind on an exact row.
+	OptionKind Kind
+}
+
+// Selector reports whether the row is a selector row: its integration_id, integration_name
+// or option_key is a pattern (see IsPattern), so it may reach many options.
+func (r Row) Selector() bool {
+	return IsPattern(r.IntegrationID) || IsPattern(r.IntegrationName) || IsPattern(r.Key)
 }
 
 // Ref names the row's integration for people: the id when given, else the name.
@@ -213,6 +241,15 @@ func KnownKind(k Kind) bool {
 // name); an option whose value holds a credential of the tool.
 func (o Option) Sensitive() bool {
 	return o.Kind == KindPassword || !KnownKind(o.Kind) || o.HoldsCredential
+}
+
+// ColumnKind is the option's kind as the option_kind column names it: multiselect for a select
+// with multiple true, else its kind.
+func (o Option) ColumnKind() Kind {
+	if o.Kind == KindSelect && o.Multiple {
+		return KindMultiselect
+	}
+	return o.Kind
 }
 
 // Integration is one integration as read from the server.

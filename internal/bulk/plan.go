@@ -39,8 +39,12 @@ func (p Payload) MarshalJSON() ([]byte, error) { return []byte(`null`), nil }
 // Change is the plan for one option of one integration, from one CSV row (or several identical
 // rows merged).
 type Change struct {
-	Line      int    `json:"line"`
-	Merged    []int  `json:"merged_lines,omitempty"`
+	Line   int   `json:"line"`
+	Merged []int `json:"merged_lines,omitempty"`
+	// Overrides lists the lines that reached the same option but lost to Line by precedence
+	// (an exact integration beats a pattern, then an exact key beats a pattern): with Line, it
+	// says which line won.
+	Overrides []int  `json:"overrides_lines,omitempty"`
 	Key       string `json:"option_key"`
 	Kind      Kind   `json:"kind"`
 	Sensitive bool   `json:"sensitive"`
@@ -93,6 +97,19 @@ type Plan struct {
 	Targets []Target `json:"integrations"`
 	// Warnings are problems that do not stop the run (merged duplicate rows and the like).
 	Warnings []Problem `json:"-"`
+	// Selectors records what each selector row expanded to, in line order, so that a saved
+	// plan can be checked for integrations installed or removed since.
+	Selectors []Expansion `json:"selectors,omitempty"`
+}
+
+// Expansion is what one selector row reached on the server: the integrations in which it
+// matched at least one option, whether or not another row won those options.
+type Expansion struct {
+	Line int `json:"line"`
+	// Selector describes the row's pattern cells for people, e.g.
+	// `integration_name glob:VirusTotal, option_key apiKey`.
+	Selector     string   `json:"selector"`
+	Integrations []string `json:"integration_ids"`
 }
 
 // Counts totals a plan.

@@ -19,7 +19,7 @@ import (
 // Columns lists the columns Read accepts, in the order the help text and problems name them.
 // Read keeps its own copy: changing this slice changes no behaviour.
 var Columns = []string{
-	colID, colName, colKey, colValue, colPerm, colAdminOnly, colUserCanEdit, colComment,
+	colID, colName, colKey, colValue, colPerm, colAdminOnly, colUserCanEdit, colKind, colComment,
 }
 
 // Limits of Read. Option values are API keys, URLs and lists of domains, so no real cell comes
@@ -50,6 +50,7 @@ const (
 	colPerm        = "permission"
 	colAdminOnly   = "admin_only"
 	colUserCanEdit = "user_can_edit"
+	colKind        = "option_kind"
 	colComment     = "comment"
 )
 
@@ -65,6 +66,7 @@ const (
 	cPerm
 	cAdminOnly
 	cUserCanEdit
+	cKind
 	cComment
 	numCols
 )
@@ -80,6 +82,7 @@ type record struct {
 	Permission      string `csv:"permission"`
 	AdminOnly       string `csv:"admin_only"`
 	UserCanEdit     string `csv:"user_can_edit"`
+	OptionKind      string `csv:"option_kind"`
 }
 
 // cell returns the record's cell of column c.
@@ -99,6 +102,8 @@ func (r *record) cell(c int) string {
 		return r.AdminOnly
 	case cUserCanEdit:
 		return r.UserCanEdit
+	case cKind:
+		return r.OptionKind
 	}
 	return ""
 }

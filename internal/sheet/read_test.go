@@ -232,7 +232,7 @@ func checkProblems(t *testing.T, got bulk.Problems, want []p) {
 func TestReadProblems(t *testing.T) {
 	t.Parallel()
 	const accepted = "accepted columns are integration_id, integration_name, option_key, value, " +
-		"permission, admin_only, user_can_edit, comment"
+		"permission, admin_only, user_can_edit, option_kind, comment"
 	tests := []struct {
 		name string
 		in   string
@@ -633,12 +633,12 @@ func TestReadNilLookup(t *testing.T) {
 func TestColumns(t *testing.T) {
 	t.Parallel()
 	want := []string{"integration_id", "integration_name", "option_key", "value", "permission",
-		"admin_only", "user_can_edit", "comment"}
+		"admin_only", "user_can_edit", "option_kind", "comment"}
 	if !slices.Equal(Columns, want) {
 		t.Fatalf("Columns = %v", Columns)
 	}
 	// Every column is accepted; permission and the flags are not both used in one row.
-	in := strings.Join(Columns, ",") + "\nid,name,k,v,,yes,no,c\n"
+	in := strings.Join(Columns, ",") + "\nid,name,k,v,,yes,no,text,c\n"
 	rows, ps := read(t, in)
 	if len(ps) != 0 || len(rows) != 1 {
 		t.Errorf("rows %v, problems %v", rows, ps)

@@ -74,7 +74,10 @@ func (rd *reader) target(rec *record, p *pos) bulk.Row {
 	row.Key = rec.OptionKey
 	row.Cell = rec.Value
 
-	if id := row.IntegrationID; id != "" {
+	switch id := row.IntegrationID; {
+	case bulk.IsPattern(id):
+		rd.pattern(p, cID, id, false)
+	case id != "":
 		if id != rd.lastID {
 			rd.lastID, rd.lastIDMsg = id, idProblem(id)
 		}
@@ -82,12 +85,45 @@ func (rd *reader) target(rec *record, p *pos) bulk.Row {
 			rd.problem(p, cID, false, rd.lastIDMsg)
 		}
 	}
-	if key := row.Key; key != "" {
+	if bulk.IsPattern(row.IntegrationName) {
+		rd.pattern(p, cName, row.IntegrationName, true)
+	}
+	switch key := row.Key; {
+	case bulk.IsPattern(key):
+		rd.pattern(p, cKey, key, false)
+	case key != "":
 		if msg := keyProblem(key); msg != "" {
 			rd.problem(p, cKey, false, msg)
 		}
 	}
+	row.OptionKind = rd.kind(p, rec.OptionKind)
 	return row
+}
+
+// pattern checks the syntax of a selector cell (SPEC.md section 2, "Selector rows"), so that
+// validate finds a broken glob or regular expression offline, with where it is in the cell.
+func (rd *reader) pattern(p *pos, c int, cell string, fold bool) {
+	if c != cName && strings.TrimSpace(cell) != cell {
+		// Ids and keys hold no spaces: a pattern with them would match nothing.
+		rd.problem(p, c, false, quote(cell)+" has leading or trailing spaces: remove them")
+		return
+	}
+	if _, err := bulk.ParsePattern(cell, fold); err != nil {
+		rd.problem(p, c, false, quote(cell)+": "+err.Error())
+	}
+}
+
+// kind reads the option_kind cell; empty means any kind.
+func (rd *reader) kind(p *pos, cell string) bulk.Kind {
+	if strings.TrimSpace(cell) == "" {
+		return ""
+	}
+	k, ok := bulk.ParseOptionKind(cell)
+	if !ok {
+		rd.problem(p, cKind, false, "unknown option kind "+quote(cell)+": use text, password, boolean, "+
+			"number, select or multiselect (a select of several choices), or leave it empty for any kind")
+	}
+	return k
 }
 
 // permission reads the permission word, or the two flag columns, not both.
@@ -149,6 +185,12 @@ func (rd *reader) keep(row *bulk.Row, p *pos) {
 			"into files of at most %[1]s rows (the limit keeps memory bounded)", thousands(rd.maxRows)))
 		return
 	}
+	if row.Selector() {
+		// Which options a selector reaches is known only against the server: the planner
+		// settles rows that reach the same option, by precedence.
+		rd.rows.add(row)
+		return
+	}
 	i, dup := rd.seen.first(row, rd.rows.len(), &rd.rows)
 	if !dup {
 		rd.rows.add(row)
@@ -186,7 +228,7 @@ func (rd *reader) flag(p *pos, c int, cell string) bulk.Bool {
 func same(a, b *bulk.Row) bool {
 	names := a.IntegrationName == "" || b.IntegrationName == "" ||
 		strings.EqualFold(a.IntegrationName, b.IntegrationName)
-	return a.Value == b.Value && a.Perm == b.Perm && names
+	return a.Value == b.Value && a.Perm == b.Perm && a.OptionKind == b.OptionKind && names
 }
 
 // changeColumns names the header's columns that can change something, for "row changes nothing".

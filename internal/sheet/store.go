@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -25,6 +26,7 @@ type slim struct {
 	ends  [6]uint32 // where each cell ends, from start: cells are at most MaxCellBytes
 	form  uint8     // bulk.ValueForm
 	perm  uint8     // the perm bits below
+	kind  uint8     // Row.OptionKind: 0 for none, else 1 + its index in bulk.OptionKinds
 }
 
 const (
@@ -62,6 +64,9 @@ func (st stored) row() bulk.Row {
 			AdminOnly:   bulk.Bool{Set: s.perm&permAdminOnlySet != 0, Value: s.perm&permAdminOnly != 0},
 			UserCanEdit: bulk.Bool{Set: s.perm&permUserCanEditSet != 0, Value: s.perm&permUserCanEdit != 0},
 		},
+	}
+	if s.kind > 0 {
+		r.OptionKind = bulk.OptionKinds[s.kind-1]
 	}
 	r.Value.Form = bulk.ValueForm(s.form)
 	switch text := cell(5); {
@@ -134,6 +139,9 @@ func (s *rowStore) slimOf(r *bulk.Row) slim {
 		chunk: uint32(len(s.done)),
 		start: uint32(s.cur.Len()),
 		form:  uint8(r.Value.Form),
+	}
+	if r.OptionKind != "" {
+		sl.kind = uint8(1 + slices.Index(bulk.OptionKinds, r.OptionKind))
 	}
 	end := 0
 	for i, c := range cells {
