@@ -25,56 +25,31 @@ const Unreadable = "(current value unreadable)"
 // Build joins the rows of file with the server's integrations. Every problem is returned at
 // once; the plan is only meaningful when no problem is fatal. Targets come in the order the
 // file first names them, changes in line order.
+//
+// Exact rows are planned first, in line order; selector rows (a pattern in the integration or
+// the key, see expand) then reach what no exact row set, by precedence.
 func Build(file string, rows []bulk.Row, state []bulk.Integration) (bulk.Plan, bulk.Problems) {
-	b := builder{file: file, byID: map[string]*bulk.Integration{}, byName: map[string][]*bulk.Integration{}}
-	for i := range state {
-		in := &state[i]
-		b.byID[in.ID] = in
-		name := strings.ToLower(in.Name)
-		b.byName[name] = append(b.byName[name], in)
+	b := newBuilder(file, state)
+	var selectors []int
+	for i, r := range rows {
+		if isSelector(r) {
+			selectors = append(selectors, i)
+			continue
+		}
+		b.exact(r)
 	}
-	targets := map[string]*bulk.Target{}
-	var order []string
-	seen := map[[2]string]bulk.Row{}
 	var p bulk.Plan
-	for _, r := range rows {
-		in, ok := b.resolve(r)
-		if !ok {
-			continue
-		}
-		k := [2]string{in.ID, r.Key}
-		if prev, dup := seen[k]; dup {
-			// The file named one option twice, once by id and once by name (the CSV reader
-			// already caught duplicates spelled the same way).
-			if sameRequest(prev, r) {
-				b.warn(r.Line, "", fmt.Sprintf("duplicate of line %d (option %s of %s): merged", prev.Line, r.Key, in.ID))
-				t := targets[in.ID]
-				for i := range t.Changes {
-					if t.Changes[i].Line == prev.Line {
-						t.Changes[i].Merged = append(t.Changes[i].Merged, r.Line)
-						t.Changes[i].Merged = append(t.Changes[i].Merged, r.Merged...)
-					}
-				}
-			} else {
-				b.fail(r.Line, "option_key", fmt.Sprintf("option %s of %s is also set differently on line %d: keep one of the two rows", r.Key, in.ID, prev.Line))
-			}
-			continue
-		}
-		c, ok := b.change(in, r)
-		if !ok {
-			continue
-		}
-		seen[k] = r
-		t := targets[in.ID]
-		if t == nil {
-			t = &bulk.Target{ID: in.ID, Name: in.Name, Status: in.Status, Running: in.Running()}
-			targets[in.ID] = t
-			order = append(order, in.ID)
-		}
-		t.Changes = append(t.Changes, c)
+	if len(selectors) > 0 {
+		p.Selectors = b.expand(rows, selectors)
+		// Selector changes came after every exact one: put the targets back in the order of
+		// the first line that reaches them (for exact rows alone, that is already the order).
+		// Integrations first named on one line come in the server's order.
+		slices.SortStableFunc(b.order, func(x, y string) int {
+			return cmp.Or(cmp.Compare(b.first[x], b.first[y]), cmp.Compare(b.index[x], b.index[y]))
+		})
 	}
-	for _, id := range order {
-		t := targets[id]
+	for _, id := range b.order {
+		t := b.targets[id]
 		slices.SortStableFunc(t.Changes, func(a, b bulk.Change) int { return cmp.Compare(a.Line, b.Line) })
 		t.Fingerprint = Fingerprint(*b.byID[id], keys(t.Changes))
 		p.Targets = append(p.Targets, *t)
@@ -96,14 +71,93 @@ type builder struct {
 	file     string
 	byID     map[string]*bulk.Integration
 	byName   map[string][]*bulk.Integration
+	state    []bulk.Integration
 	problems bulk.Problems
+
+	targets map[string]*bulk.Target
+	order   []string       // target ids, as first planned
+	first   map[string]int // the first line that reaches each integration
+	index   map[string]int // each integration's place in the server's order
+	seen    map[[2]string]bulk.Row
+
+	// sink, when set, takes the problems of one selector row's options, to be reported
+	// together (see expand).
+	sink *sink
+}
+
+func newBuilder(file string, state []bulk.Integration) *builder {
+	b := &builder{file: file, byID: map[string]*bulk.Integration{}, byName: map[string][]*bulk.Integration{},
+		state: state, targets: map[string]*bulk.Target{}, first: map[string]int{}, index: map[string]int{},
+		seen: map[[2]string]bulk.Row{}}
+	for i := range state {
+		in := &state[i]
+		b.byID[in.ID] = in
+		b.index[in.ID] = i
+		name := strings.ToLower(in.Name)
+		b.byName[name] = append(b.byName[name], in)
+	}
+	return b
+}
+
+// exact plans a row that names one integration and one key.
+func (b *builder) exact(r bulk.Row) {
+	in, ok := b.resolve(r)
+	if !ok {
+		return
+	}
+	k := [2]string{in.ID, r.Key}
+	if prev, dup := b.seen[k]; dup {
+		// The file named one option twice, once by id and once by name (the CSV reader
+		// already caught duplicates spelled the same way).
+		if sameRequest(prev, r) {
+			b.warn(r.Line, "", fmt.Sprintf("duplicate of line %d (option %s of %s): merged", prev.Line, r.Key, in.ID))
+			t := b.targets[in.ID]
+			for i := range t.Changes {
+				if t.Changes[i].Line == prev.Line {
+					t.Changes[i].Merged = append(t.Changes[i].Merged, r.Line)
+					t.Changes[i].Merged = append(t.Changes[i].Merged, r.Merged...)
+				}
+			}
+		} else {
+			b.fail(r.Line, "option_key", fmt.Sprintf("option %s of %s is also set differently on line %d: keep one of the two rows", r.Key, in.ID, prev.Line))
+		}
+		return
+	}
+	c, ok := b.change(in, r)
+	if !ok {
+		return
+	}
+	b.seen[k] = r
+	b.add(in, c)
+}
+
+// add puts a change into its integration's target.
+func (b *builder) add(in *bulk.Integration, c bulk.Change) {
+	t := b.targets[in.ID]
+	if t == nil {
+		t = &bulk.Target{ID: in.ID, Name: in.Name, Status: in.Status, Running: in.Running()}
+		b.targets[in.ID] = t
+		b.order = append(b.order, in.ID)
+	}
+	if f, ok := b.first[in.ID]; !ok || c.Line < f {
+		b.first[in.ID] = c.Line
+	}
+	t.Changes = append(t.Changes, c)
 }
 
 func (b *builder) fail(line int, col, msg string) {
+	if b.sink != nil {
+		b.sink.add(col, msg, false)
+		return
+	}
 	b.problems = append(b.problems, bulk.Problem{File: b.file, Line: line, Column: col, Msg: msg})
 }
 
 func (b *builder) warn(line int, col, msg string) {
+	if b.sink != nil {
+		b.sink.add(col, msg, true)
+		return
+	}
 	b.problems = append(b.problems, bulk.Problem{File: b.file, Line: line, Column: col, Msg: msg, Warning: true})
 }
 
@@ -122,7 +176,7 @@ func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
 			b.fail(r.Line, "integration_id", msg)
 			return nil, false
 		}
-		if r.IntegrationName != "" && !strings.EqualFold(r.IntegrationName, in.Name) {
+		if r.IntegrationName != "" && !nameMatches(r.IntegrationName, in.Name) {
 			b.fail(r.Line, "integration_name", fmt.Sprintf("%q does not match integration %s, which is named %q on this server: is the file meant for another server?", r.IntegrationName, in.ID, in.Name))
 			return nil, false
 		}
@@ -135,7 +189,7 @@ func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
 	case 0:
 		b.fail(r.Line, "integration_name", fmt.Sprintf("no integration is named %q on the server: check the name with 'polarity-bulk export'", r.IntegrationName))
 	default:
-		b.fail(r.Line, "integration_name", fmt.Sprintf("%d integrations are named %q: %s; use integration_id to pick one", len(cands), r.IntegrationName, ids(cands)))
+		b.fail(r.Line, "integration_name", fmt.Sprintf("%d integrations are named %q: %s; use integration_id to pick one, or integration_name %s%s to change all of them", len(cands), r.IntegrationName, ids(cands), bulk.GlobPrefix, globQuote(r.IntegrationName)))
 	}
 	return nil, false
 }
@@ -145,6 +199,10 @@ func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
 	opt, ok := in.Option(r.Key)
 	if !ok {
 		b.fail(r.Line, "option_key", unknownKey(in, r.Key))
+		return bulk.Change{}, false
+	}
+	if r.OptionKind != "" && opt.ColumnKind() != r.OptionKind {
+		b.fail(r.Line, "option_kind", fmt.Sprintf("option %s of %s is of kind %s, not %s: fix option_kind or option_key", opt.Key, in.ID, kindText(opt), r.OptionKind))
 		return bulk.Change{}, false
 	}
 	sensitive := opt.Sensitive() || r.Value.Env != ""

@@ -95,3 +95,49 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExpand plans one selector row over 2,000 integrations × 20 options (the size the
+// issue names): "*" for every option (40,000 changes), every password option (8,000), and the
+// options of the integrations whose name a glob picks. ns/option is per option the server has.
+func BenchmarkExpand(b *testing.B) {
+	state := benchState(2000)
+	for i := range state {
+		opts := state[i].Options
+		for _, o := range opts[:len(opts):len(opts)] {
+			o.Key += "2"
+			state[i].Options = append(state[i].Options, o)
+		}
+	}
+	lockHide := bulk.PermChange{AdminOnly: bulk.Bool{Set: true, Value: true}, UserCanEdit: bulk.Bool{Set: true}}
+	for _, bc := range []struct {
+		name    string
+		row     bulk.Row
+		changes int
+	}{
+		{"star-all-options", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", Perm: lockHide}, 40000},
+		{"star-passwords", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", OptionKind: bulk.KindPassword, Perm: lockHide}, 8000},
+		{"name-glob-one-key", bulk.Row{Line: 2, IntegrationName: "glob:bench 001*", Key: "apiKey", Perm: lockHide}, 100},
+		{"exact-rows-same-as-star", bulk.Row{}, 40000},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rows := []bulk.Row{bc.row}
+			if bc.row.Line == 0 {
+				// The baseline: the 40,000 changes of star-all-options written one row each.
+				rows = rows[:0]
+				for _, in := range state {
+					for _, o := range in.Options {
+						rows = append(rows, bulk.Row{Line: len(rows) + 2, IntegrationID: in.ID, Key: o.Key, Perm: lockHide})
+					}
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				p, probs := plan.Build("bench.csv", rows, state)
+				if len(probs.Fatal()) != 0 || p.Count().Options != bc.changes {
+					b.Fatalf("%d options, problems: %v", p.Count().Options, probs)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*2000*20), "ns/option")
+		})
+	}
+}
