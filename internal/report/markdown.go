@@ -111,7 +111,7 @@ func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
 					}
 					first = false
 				}
-				c.row("| " + who + " | " + mdCode(ch.Key, true) + " | " + mdChange(ch) + " | " + mdLines(ch) + " |\n")
+				c.row("| " + who + " | " + mdCode(ch.Key, true) + " | " + mdChange(ch) + " | " + mdLines(ch) + overText(ch) + " |\n")
 			}
 		}
 	}

@@ -43,7 +43,10 @@ type PlanFile struct {
 	Warnings     []string    `json:"warnings,omitempty"`
 	// ValueDigests are keyed digests of the values of the ${NAME} cells, by line: apply --plan
 	// refuses values that differ (see secret.Digests).
-	ValueDigests *secret.Digests   `json:"value_digests,omitempty"`
+	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
+	// Selectors records, per selector row, the integrations it expanded to: apply --plan
+	// refuses a plan whose selectors would expand differently now.
+	Selectors    []bulk.Expansion  `json:"selectors,omitempty"`
 	Integrations []PlanIntegration `json:"integrations"`
 	// ServerShapes records the forms of the server's answers (where options were, their
 	// resource type and kind attribute, how password values came back): no values.
@@ -73,6 +76,7 @@ type PlanIntegration struct {
 type PlanOption struct {
 	Line              int    `json:"line"`
 	MergedLines       []int  `json:"merged_lines,omitempty"`
+	OverridesLines    []int  `json:"overrides_lines,omitempty"` // lines that lost this option to Line by precedence
 	Key               string `json:"option_key"`
 	Kind              string `json:"kind"`
 	Sensitive         bool   `json:"sensitive"`
@@ -109,6 +113,7 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 		Totals:       p.Count(),
 		Warnings:     x.warnings(p.Warnings),
 		ValueDigests: m.ValueDigests,
+		Selectors:    p.Selectors,
 		Integrations: make([]PlanIntegration, len(p.Targets)),
 	}
 	if !m.Shapes.IsZero() {
@@ -132,6 +137,7 @@ func planOption(c bulk.Change) PlanOption {
 	return PlanOption{
 		Line:              c.Line,
 		MergedLines:       c.Merged,
+		OverridesLines:    c.Overrides,
 		Key:               c.Key,
 		Kind:              string(c.Kind),
 		Sensitive:         isSecret(c),

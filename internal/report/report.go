@@ -201,6 +201,14 @@ func linesText(c bulk.Change) string {
 	return "lines " + strings.Join(parts, ", ")
 }
 
+// overText says which lines a change won over by precedence: "; over line 2", or "".
+func overText(c bulk.Change) string {
+	if len(c.Overrides) == 0 {
+		return ""
+	}
+	return "; over " + linesText(bulk.Change{Line: c.Overrides[0], Merged: c.Overrides[1:]})
+}
+
 // permText names flags the way the CSV does.
 func permText(f bulk.Flags) string { return f.Permission() }
 

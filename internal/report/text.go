@@ -175,14 +175,14 @@ func targetBlock(b *strings.Builder, t bulk.Target, color bool) {
 		key := printable(c.Key, 0)
 		l := line{{"    ~", styleYellow}, {" " + pad(key, keyW) + "  ", ""}}
 		l = append(l, descs[i]...)
-		l = append(l, seg{strings.Repeat(" ", max(descW-descs[i].width(), 0)) + "  [" + linesText(c) + "]", styleFaint})
+		l = append(l, seg{strings.Repeat(" ", max(descW-descs[i].width(), 0)) + "  [" + linesText(c) + overText(c) + "]", styleFaint})
 		l.write(b, color)
 		b.WriteByte('\n')
 	}
 	if len(same) > 0 {
 		parts := make([]string, len(same))
 		for i, c := range same {
-			parts[i] = printable(c.Key, 0) + " [" + linesText(c) + "]"
+			parts[i] = printable(c.Key, 0) + " [" + linesText(c) + overText(c) + "]"
 		}
 		line{{"    = unchanged: " + strings.Join(parts, ", "), styleFaint}}.write(b, color)
 		b.WriteByte('\n')
