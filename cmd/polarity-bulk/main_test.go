@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 //	fake perm ID KEY PERMISSION   the server holds the permission (lock-hide, ...)
 //	fake drift ID KEY JSON        change an option behind the tool's back
 //	fake status ID STATUS         start or stop an integration
+//	fake install NEW_ID FROM_ID   install a copy of FROM_ID under the id NEW_ID
+//	fake uninstall ID             remove an integration
 //	fake faults JSON              switch faults on (a fake.Faults in JSON)
 //	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status,
 //	                              openapi, openapi-patch-type, token-lifetime
@@ -155,6 +157,17 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(srv.SetOption(args[1], args[2], json.RawMessage(args[3])))
 	case "status":
 		ts.Check(srv.SetStatus(args[1], args[2]))
+	case "install":
+		// install NEW_ID FROM_ID: a copy of FROM_ID, as when a second copy of an integration
+		// is installed.
+		in, ok := srv.Integration(args[2])
+		if !ok {
+			ts.Fatalf("no integration %s", args[2])
+		}
+		in.ID = args[1]
+		ts.Check(srv.Install(in))
+	case "uninstall":
+		ts.Check(srv.Uninstall(args[1]))
 	case "faults":
 		var f fake.Faults
 		ts.Check(json.Unmarshal([]byte(args[1]), &f))

@@ -178,10 +178,20 @@ type Row struct {
 	OptionKind Kind
 }
 
-// Selector reports whether the row is a selector row: its integration_id, integration_name
-// or option_key is a pattern (see IsPattern), so it may reach many options.
+// Selector reports whether the row is a selector row, which may reach many options: its
+// integration or its option_key is a pattern (see IsPattern).
 func (r Row) Selector() bool {
-	return IsPattern(r.IntegrationID) || IsPattern(r.IntegrationName) || IsPattern(r.Key)
+	return !r.ExactIntegration() || IsPattern(r.Key)
+}
+
+// ExactIntegration reports whether the row names its integration exactly: by an id that is
+// no pattern, or, without an id, by a name that is no pattern. A name pattern beside an exact
+// id only guards the id, as an exact name does.
+func (r Row) ExactIntegration() bool {
+	if r.IntegrationID != "" {
+		return !IsPattern(r.IntegrationID)
+	}
+	return !IsPattern(r.IntegrationName)
 }
 
 // Ref names the row's integration for people: the id when given, else the name.

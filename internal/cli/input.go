@@ -90,10 +90,13 @@ func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 	return in, nil
 }
 
-// integrations counts the distinct integrations the rows name (by id, else by name).
+// integrations counts the distinct integrations the exact rows name (by id, else by name).
 func (in *input) integrations() int {
 	seen := map[string]bool{}
 	for _, r := range in.Rows {
+		if r.Selector() {
+			continue
+		}
 		k := r.IntegrationID
 		if k == "" {
 			k = "name:" + strings.ToLower(r.IntegrationName)

@@ -86,12 +86,13 @@ func (s *session) close() {
 }
 
 // named returns the distinct integration ids the rows name, and whether any row names its
-// integration by name alone.
+// integration by name alone or by a pattern (then every integration is read: the list
+// endpoint's pages, the same requests as a file that names one integration by name).
 func named(rows []bulk.Row) (ids []string, byName bool) {
 	seen := map[string]bool{}
 	for _, r := range rows {
 		switch {
-		case r.IntegrationID == "":
+		case r.IntegrationID == "" || bulk.IsPattern(r.IntegrationID):
 			byName = true
 		case !seen[r.IntegrationID]:
 			seen[r.IntegrationID] = true

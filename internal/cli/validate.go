@@ -29,10 +29,21 @@ func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	if probs := sheet.CheckCredentials(in.Name, in.Rows, envCredentials(stdio)); len(probs) > 0 {
 		return probs
 	}
-	n := in.integrations()
-	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %d %s, %d %s (offline checks; 'plan' checks them against the server)\n",
-		in.Name, in.Lines, plural(in.Lines, "row", "rows"),
-		n, plural(n, "integration", "integrations"),
-		len(in.Rows), plural(len(in.Rows), "option", "options"))
+	n, selectors := in.integrations(), 0
+	for _, r := range in.Rows {
+		if r.Selector() {
+			selectors++
+		}
+	}
+	exact := len(in.Rows) - selectors
+	what := fmt.Sprintf("%d %s, %d %s", n, plural(n, "integration", "integrations"), exact, plural(exact, "option", "options"))
+	check := "'plan' checks them against the server"
+	if selectors > 0 {
+		// Which options a selector reaches only the server can say.
+		what += fmt.Sprintf(", %d %s", selectors, plural(selectors, "selector row", "selector rows"))
+		check += " and expands the selectors"
+	}
+	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %s (offline checks; %s)\n",
+		in.Name, in.Lines, plural(in.Lines, "row", "rows"), what, check)
 	return nil
 }

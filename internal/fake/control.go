@@ -15,6 +15,8 @@ import (
 //	GET    /_fake/state          {"integrations": [...]} in fixture format, values unmasked
 //	POST   /_fake/drift          {"integration","key","value"?,"admin-only"?,"user-can-edit"?}
 //	POST   /_fake/status         {"integration","status"}
+//	POST   /_fake/install        an integration in fixture format: install it (Install)
+//	POST   /_fake/uninstall      {"integration"}: remove it (Uninstall)
 //	POST   /_fake/expire-tokens  invalidate every login token
 //	GET    /_fake/faults         the current faults, in flag names
 //	PUT    /_fake/faults         replace the faults (missing fields are zero)
@@ -45,6 +47,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		got, _ := s.Integration(in.Integration)
 		writeJSON(w, http.StatusOK, got)
+	case "POST /_fake/install", "POST /_fake/uninstall":
+		s.controlInstall(w, r)
 	case "POST /_fake/expire-tokens":
 		s.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)
@@ -170,4 +174,28 @@ func (w faultsWire) faults() (Faults, error) {
 		RetryAfterDate: w.RetryAfterDate, FailRate: w.FailRate, FailStatus: w.FailStatus,
 		DropRate: w.DropRate, HangRate: w.HangRate,
 	}, nil
+}
+
+func (s *Server) controlInstall(w http.ResponseWriter, r *http.Request) {
+	var in Integration
+	var err error
+	if r.URL.Path == "/_fake/install" {
+		if !decodeControl(w, r, &in) {
+			return
+		}
+		err = s.Install(in)
+	} else {
+		var req struct {
+			Integration string `json:"integration"`
+		}
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		err = s.Uninstall(req.Integration)
+	}
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, apiError{Title: "Bad Request", Detail: err.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

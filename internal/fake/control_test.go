@@ -106,3 +106,43 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("%d requests recorded", len(srv.Requests()))
 	}
 }
+
+// TestControlInstall: an integration installed behind the clients' back is listed last and
+// can be changed; a copy under a taken id or with a broken option is refused; uninstalling
+// removes it and keeps the others reachable by id.
+func TestControlInstall(t *testing.T) {
+	srv := newTiny(t, Config{})
+	src, _ := srv.Integration(alpha)
+	src.ID, src.Name = "alpha_copy_2", "Alpha Copy"
+	body, _ := json.Marshal(src)
+	if code, out := control(t, srv, "POST", "/_fake/install", string(body)); code != 204 {
+		t.Fatalf("install: %d %s", code, out)
+	}
+	st := srv.State()
+	if last := st[len(st)-1]; last.ID != "alpha_copy_2" || len(last.Options) != len(src.Options) {
+		t.Fatalf("installed integration not last: %+v", last)
+	}
+	if err := srv.SetOption("alpha_copy_2", "maxAge", json.RawMessage(`7`)); err != nil {
+		t.Errorf("set an option of the installed integration: %v", err)
+	}
+	if code, _ := control(t, srv, "POST", "/_fake/install", string(body)); code != 400 {
+		t.Errorf("install under a taken id: %d", code)
+	}
+	bad := src
+	bad.ID = "alpha-dash"
+	if err := srv.Install(bad); err == nil {
+		t.Errorf("an id with a dash installed")
+	}
+	if code, out := control(t, srv, "POST", "/_fake/uninstall", `{"integration":"`+alpha+`"}`); code != 204 {
+		t.Fatalf("uninstall: %d %s", code, out)
+	}
+	if _, ok := srv.Integration(alpha); ok {
+		t.Errorf("%s still there", alpha)
+	}
+	if _, ok := srv.Integration("alpha_copy_2"); !ok || len(srv.State()) != len(st)-1 {
+		t.Errorf("uninstall lost another integration")
+	}
+	if code, _ := control(t, srv, "POST", "/_fake/uninstall", `{"integration":"nope"}`); code != 400 {
+		t.Errorf("uninstall of an unknown id: %d", code)
+	}
+}

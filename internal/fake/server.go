@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,6 +331,36 @@ func (s *Server) SetStatus(id, status string) error {
 		return fmt.Errorf("set status %s: empty status", id)
 	}
 	s.integrations[i].Status = status
+	return nil
+}
+
+// Install adds an integration, as installing one on a real server does (at the end of the
+// list, as the newest). It is checked like a fixture's integration; its id must be new.
+func (s *Server) Install(in Integration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := Fixture{Integrations: append(slices.Clone(s.integrations), in.clone())}
+	if err := all.Validate(); err != nil {
+		return fmt.Errorf("install %s: %w", in.ID, err)
+	}
+	s.index[in.ID] = len(s.integrations)
+	s.integrations = append(s.integrations, all.Integrations[len(all.Integrations)-1])
+	return nil
+}
+
+// Uninstall removes an integration.
+func (s *Server) Uninstall(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[id]
+	if !ok {
+		return fmt.Errorf("uninstall %s: unknown integration", id)
+	}
+	s.integrations = slices.Delete(s.integrations, i, i+1)
+	clear(s.index)
+	for j, in := range s.integrations {
+		s.index[in.ID] = j
+	}
 	return nil
 }
 

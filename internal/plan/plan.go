@@ -32,7 +32,7 @@ func Build(file string, rows []bulk.Row, state []bulk.Integration) (bulk.Plan, b
 	b := newBuilder(file, state)
 	var selectors []int
 	for i, r := range rows {
-		if isSelector(r) {
+		if r.Selector() {
 			selectors = append(selectors, i)
 			continue
 		}

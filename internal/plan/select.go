@@ -25,25 +25,9 @@ const (
 	rankExact                 = rankExactIntegration | rankExactKey
 )
 
-// exactIntegration reports whether the row names its integration exactly: by an id that is no
-// pattern, or, without an id, by a name that is no pattern. A name pattern beside an exact id
-// only guards the id.
-func exactIntegration(r bulk.Row) bool {
-	if r.IntegrationID != "" {
-		return !bulk.IsPattern(r.IntegrationID)
-	}
-	return !bulk.IsPattern(r.IntegrationName)
-}
-
-// isSelector reports whether the planner expands the row: its integration or its key is a
-// pattern.
-func isSelector(r bulk.Row) bool {
-	return !exactIntegration(r) || bulk.IsPattern(r.Key)
-}
-
 func rankOf(r bulk.Row) rank {
 	var k rank
-	if exactIntegration(r) {
+	if r.ExactIntegration() {
 		k |= rankExactIntegration
 	}
 	if !bulk.IsPattern(r.Key) {
@@ -205,7 +189,7 @@ func (b *builder) reach(r bulk.Row) []hit {
 		return nil
 	}
 	var ins []*bulk.Integration
-	if exactIntegration(r) {
+	if r.ExactIntegration() {
 		in, ok := b.resolve(r)
 		if !ok {
 			return nil
