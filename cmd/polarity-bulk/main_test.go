@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 //	fake status ID STATUS         start or stop an integration
 //	fake install NEW_ID FROM_ID   install a copy of FROM_ID under the id NEW_ID
 //	fake uninstall ID             remove an integration
+//	fake every KIND PERMISSION    every option of that kind holds the permission
+//	fake patchedonce N            N PATCHes were received, one per integration
 //	fake faults JSON              switch faults on (a fake.Faults in JSON)
 //	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status,
 //	                              openapi, openapi-patch-type, token-lifetime
@@ -168,6 +170,53 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(srv.Install(in))
 	case "uninstall":
 		ts.Check(srv.Uninstall(args[1]))
+	case "every":
+		// every KIND PERMISSION: every option of that kind, in every integration, holds it.
+		n := 0
+		for _, in := range srv.State() {
+			for _, o := range in.Options {
+				if string(o.Type) != args[1] {
+					continue
+				}
+				n++
+				got := permission(o.AdminOnly, o.UserCanEdit)
+				check(got == args[2], "%s %s has permission %s, want %s", in.ID, o.Key, got, args[2])
+			}
+		}
+		if n == 0 {
+			ts.Fatalf("no option of kind %s", args[1])
+		}
+	case "patchedonce":
+		// patchedonce N: exactly N PATCHes were received, each for a different integration.
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		per := map[string]int{}
+		total := 0
+		for _, r := range srv.Requests() {
+			if r.Method != http.MethodPatch {
+				continue
+			}
+			total++
+			var body struct {
+				Data []struct {
+					ID string `json:"id"`
+				} `json:"data"`
+			}
+			ts.Check(json.Unmarshal(r.Body, &body))
+			ids := map[string]bool{}
+			for _, d := range body.Data {
+				id, _, _ := strings.Cut(d.ID, "-")
+				ids[id] = true
+			}
+			check(len(ids) == 1, "a PATCH for %d integrations", len(ids))
+			for id := range ids {
+				per[id]++
+			}
+		}
+		for id, k := range per {
+			check(k == 1, "%s got %d PATCHes", id, k)
+		}
+		check(total == want && len(per) == want, "%d PATCHes for %d integrations, want %d", total, len(per), want)
 	case "faults":
 		var f fake.Faults
 		ts.Check(json.Unmarshal([]byte(args[1]), &f))

@@ -531,6 +531,7 @@ func checkReviewed(pf report.PlanFile, s *session) error {
 	for id := range now {
 		stale = append(stale, fmt.Sprintf("integration %s is in the plan now but was not reviewed", id))
 	}
+	stale = append(stale, expansionDrift(pf.Selectors, s.plan.Selectors, planNames(pf, s.plan))...)
 	if len(stale) == 0 {
 		return nil
 	}

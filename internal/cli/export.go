@@ -5,21 +5,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
-	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
 )
 
 const exportExample = `Writes the server's current options as a CSV file in the input format: integration_id,
-integration_name, option_key, value, permission. Password values are left empty (= keep)
-unless --include-secrets. Planning the exported file against the same server changes nothing,
-so it is a starting point for edits and a snapshot to roll back to.
+integration_name, option_key, value, permission (and option_kind with --with-kinds). Password
+values are left empty (= keep) unless --include-secrets. Planning the exported file against
+the same server changes nothing, so it is a starting point for edits and a snapshot to roll
+back to. Ids, names and keys may be patterns as in selector rows: *, glob:GLOB, re:REGEXP.
 
 Examples:
   polarity-bulk export --out current.csv
-  polarity-bulk export --integration-name VirusTotal --running-only`
+  polarity-bulk export --integration-name VirusTotal --running-only
+  polarity-bulk export --option-kind password --with-kinds       # every password option
+  polarity-bulk export --integration-name 'glob:Virus*' --option-key 'glob:*Key'`
 
 // repeated is a flag that may be given several times.
 type repeated []string
@@ -30,9 +31,12 @@ func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
 func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "export", "export [flags]", exportExample)
 	conn, lf := addConnFlags(fs), addLogFlags(fs)
-	var ids, names repeated
-	fs.Var(&ids, "integration-id", "export only this integration `ID` (repeatable)")
-	fs.Var(&names, "integration-name", "export only integrations with this `NAME`, any case (repeatable)")
+	var ids, names, keys, kinds repeated
+	fs.Var(&ids, "integration-id", "export only this integration `ID` or pattern (repeatable)")
+	fs.Var(&names, "integration-name", "export only integrations with this `NAME` or pattern, any case (repeatable)")
+	fs.Var(&keys, "option-key", "export only options with this `KEY` or pattern, e.g. apiKey or glob:*Key (repeatable)")
+	fs.Var(&kinds, "option-kind", "export only options of this `KIND`: text, password, boolean, number, select, multiselect (repeatable)")
+	withKinds := fs.Bool("with-kinds", false, "add the option_kind column (planning the file then also checks each option's kind)")
 	runningOnly := fs.Bool("running-only", false, "export only running integrations")
 	out := fs.String("out", "", "write to `FILE` instead of standard output")
 	secrets := fs.Bool("include-secrets", false, "include password values (the file is then mode 0600)")
@@ -42,6 +46,10 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	if len(pos) > 0 {
 		return usageError("export takes no FILE: use --out FILE", "export: unexpected argument %q", pos[0])
+	}
+	sel, err := newFilter(ids, names, keys, kinds)
+	if err != nil {
+		return err
 	}
 	log, err := lf.logger(stdio)
 	if err != nil {
@@ -57,41 +65,21 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return serverError(err)
 	}
-	var sel []bulk.Integration
-	matched := map[string]bool{}
-	for _, in := range all {
-		keep := len(ids) == 0 && len(names) == 0
-		if slices.Contains(ids, in.ID) {
-			keep, matched["id:"+in.ID] = true, true
-		}
-		for _, n := range names {
-			if strings.EqualFold(n, in.Name) {
-				keep, matched["name:"+strings.ToLower(n)] = true, true
-			}
-		}
-		if keep {
-			sel = append(sel, in)
-		}
-	}
-	var missing []string
-	for _, id := range ids {
-		if !matched["id:"+id] {
-			missing = append(missing, "id "+id)
-		}
-	}
-	for _, n := range names {
-		if !matched["name:"+strings.ToLower(n)] {
-			missing = append(missing, fmt.Sprintf("name %q", n))
-		}
-	}
-	if len(missing) > 0 {
+	ins := sel.options(sel.integrations(all))
+	switch missingIns, missingOpts := sel.missing(); {
+	case len(missingIns) > 0:
 		hint := "run 'polarity-bulk export' without filters to see every integration"
 		if *runningOnly {
 			hint = "drop --running-only if the integration is stopped"
 		}
-		return failure(hint, fmt.Errorf("export: no integration with %s on the server", strings.Join(missing, ", ")))
+		return failure(hint, fmt.Errorf("export: no integration with %s on the server", strings.Join(missingIns, ", ")))
+	case len(missingOpts) > 0:
+		return failure("option keys are case-sensitive; 'polarity-bulk export --with-kinds' lists every option with its kind",
+			fmt.Errorf("export: no option with %s in the integrations selected", strings.Join(missingOpts, ", ")))
 	}
-	write := func(w io.Writer) error { return report.ExportCSV(w, sel, *secrets) }
+	write := func(w io.Writer) error {
+		return report.ExportCSV(w, ins, report.ExportOptions{Secrets: *secrets, Kinds: *withKinds})
+	}
 	if *out == "" {
 		return write(stdio.Out)
 	}
@@ -102,6 +90,6 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if err := report.WriteFile(*out, os.FileMode(mode), write); err != nil {
 		return failure("", fmt.Errorf("export: %w", err))
 	}
-	fmt.Fprintf(stdio.Err, "exported %d %s to %s\n", len(sel), plural(len(sel), "integration", "integrations"), *out)
+	fmt.Fprintf(stdio.Err, "exported %d %s to %s\n", len(ins), plural(len(ins), "integration", "integrations"), *out)
 	return nil
 }

@@ -196,7 +196,7 @@ func (b *builder) reach(r bulk.Row) []hit {
 		}
 		ins = []*bulk.Integration{in}
 	} else if ins = b.integrations(r); len(ins) == 0 {
-		b.fail(r.Line, integrationColumn(r), fmt.Sprintf("%s matches no integration, so the row matches no option on the server: check it against 'polarity-bulk export'", selectorText(r)))
+		b.fail(r.Line, integrationColumn(r), fmt.Sprintf("no integration matches %s, so the row matches no option on the server: check it against 'polarity-bulk export'", selectorText(bulk.Row{IntegrationID: r.IntegrationID, IntegrationName: r.IntegrationName})))
 		return nil
 	}
 	var hits []hit
@@ -255,8 +255,8 @@ func noOption(r bulk.Row, ins []*bulk.Integration) string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s: no option%s of %s matches %q, so the row matches no option on the server; their options include %s",
-		selectorText(r), kind, which, r.Key, strings.Join(some, ", "))
+	return fmt.Sprintf("no option%s of %s matches option_key %s, so the row matches no option on the server; their options include %s",
+		kind, which, r.Key, strings.Join(some, ", "))
 }
 
 // expansion records the integrations a selector row reached, whatever won their options.
@@ -430,7 +430,7 @@ func (b *builder) ties(r bulk.Row, ties map[int]*tie) {
 		t := ties[l]
 		also := ""
 		if t.n > 1 {
-			also = fmt.Sprintf(" (and %s more)", options(t.n-1))
+			also = fmt.Sprintf(" (and %d more)", t.n-1)
 		}
 		b.problems = append(b.problems, bulk.Problem{File: b.file, Line: l, Msg: fmt.Sprintf(
 			"lines %d and %d both reach option %s of %s%s with different values or permissions, and neither takes precedence (%s): "+

@@ -198,15 +198,15 @@ func TestSelectorProblems(t *testing.T) {
 		want []string
 	}{
 		{"no integration matches", []bulk.Row{{Line: 2, IntegrationName: "glob:Nope*", Key: "apiKey", Value: lit("x")}},
-			[]string{`in.csv:2: integration_name: integration_name glob:Nope*, option_key apiKey matches no integration, so the row matches no option on the server: check it against 'polarity-bulk export'`}},
+			[]string{`in.csv:2: integration_name: no integration matches integration_name glob:Nope*, so the row matches no option on the server: check it against 'polarity-bulk export'`}},
 		{"no option matches", []bulk.Row{{Line: 2, IntegrationName: "glob:AbuseIPDB", Key: "glob:api*", Value: lit("x")}},
-			[]string{`in.csv:2: option_key: integration_name glob:AbuseIPDB, option_key glob:api*: no option of the 2 integrations it selects matches "glob:api*", so the row matches no option on the server; their options include maxAge (number)`}},
+			[]string{`in.csv:2: option_key: no option of the 2 integrations it selects matches option_key glob:api*, so the row matches no option on the server; their options include maxAge (number)`}},
 		{"no option of the kind", []bulk.Row{{Line: 2, IntegrationID: "virustotal_1", Key: "*", OptionKind: bulk.KindNumber, Value: lit("1")}},
-			[]string{`in.csv:2: option_key: integration_id virustotal_1, option_key *, option_kind number: no option of kind number of integration virustotal_1 matches "*", so the row matches no option on the server; their options include apiKey (password), showNoDetections (boolean), blocklist (text)`}},
+			[]string{`in.csv:2: option_key: no option of kind number of integration virustotal_1 matches option_key *, so the row matches no option on the server; their options include apiKey (password), showNoDetections (boolean), blocklist (text)`}},
 		{"a tie names both lines", []bulk.Row{
 			{Line: 2, IntegrationID: "*", Key: "maxAge", Value: lit("60")},
 			{Line: 5, IntegrationID: "glob:abuse_*", Key: "maxAge", Value: lit("70")},
-		}, []string{`in.csv:5: lines 2 and 5 both reach option maxAge of abuse_a (and 1 option more) with different values or permissions, and neither takes precedence (both match the integration by pattern and name the key exactly): name the integration or the key exactly in the one that should win, narrow one of them, or make them agree`}},
+		}, []string{`in.csv:5: lines 2 and 5 both reach option maxAge of abuse_a (and 1 more) with different values or permissions, and neither takes precedence (both match the integration by pattern and name the key exactly): name the integration or the key exactly in the one that should win, narrow one of them, or make them agree`}},
 		{"a value that does not fit some options", []bulk.Row{{Line: 3, IntegrationID: "*", Key: "glob:*", Value: lit("abc")}},
 			[]string{`in.csv:3: value: the value does not fit 6 of the 10 options the row reaches (showNoDetections of virustotal_1 (boolean), maxConcurrent of crowdstrike_1 (number), minimumSeverity of crowdstrike_1 (select) and 3 more): "abc" is not a boolean: option showNoDetections takes true/false, yes/no, 1/0 or on/off; narrow the row with option_kind (or an exact option_key) to the options it is meant for`}},
 		{"a sensitive value is never quoted", []bulk.Row{{Line: 3, IntegrationID: "*", Key: "glob:*", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "hunter2-secret", Env: "K"}, OptionKind: bulk.KindNumber}},

@@ -13,12 +13,19 @@ import (
 // cell would not). Values of password options are left empty (keep) unless secrets, and so are
 // values the server did not reveal. A row that would be empty (no value, and a permission the
 // server holds in the invalid true/true form) is left out, since it would be refused.
-func ExportCSV(w io.Writer, ins []bulk.Integration, secrets bool) error {
+//
+// With opt.Kinds the file gets the option_kind column too, naming each option's kind (an
+// option whose kind polarity-bulk does not know gets none): planning it then also checks that
+// every option is still of that kind.
+func ExportCSV(w io.Writer, ins []bulk.Integration, opt ExportOptions) error {
 	var recs []sheet.Record
 	for _, in := range ins {
 		for _, o := range in.Options {
 			rec := sheet.Record{IntegrationID: in.ID, IntegrationName: nameCell(in.Name), OptionKey: neutral(o.Key)}
-			if o.Readable && (secrets || !o.Sensitive()) {
+			if opt.Kinds && bulk.KnownKind(o.Kind) {
+				rec.OptionKind = string(o.ColumnKind())
+			}
+			if o.Readable && (opt.Secrets || !o.Sensitive()) {
 				rec.Value = restoreCell(o.Kind, o.Value)
 			}
 			if o.Flags.Valid() {
@@ -30,5 +37,14 @@ func ExportCSV(w io.Writer, ins []bulk.Integration, secrets bool) error {
 			recs = append(recs, rec)
 		}
 	}
+	if opt.Kinds {
+		return sheet.WriteExportKinds(w, recs)
+	}
 	return sheet.WriteExport(w, recs)
+}
+
+// ExportOptions are export's choices of what to write.
+type ExportOptions struct {
+	Secrets bool // write password values (else they are left empty: keep)
+	Kinds   bool // add the option_kind column
 }

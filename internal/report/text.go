@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -119,7 +120,13 @@ func targetName(id, name string) string {
 func unchangedTarget(t bulk.Target) line {
 	l := line{{"=", styleFaint}, {" " + targetName(t.ID, t.Name) + ": " + plural(len(t.Changes), "option") + " unchanged", ""}}
 	if ls := allLines(t.Changes); ls != "" {
-		l = append(l, seg{" [" + ls + "]", styleFaint})
+		var over bulk.Change // the lines these changes won over, if any
+		for _, c := range t.Changes {
+			over.Overrides = append(over.Overrides, c.Overrides...)
+		}
+		slices.Sort(over.Overrides)
+		over.Overrides = slices.Compact(over.Overrides)
+		l = append(l, seg{" [" + ls + overText(over) + "]", styleFaint})
 	}
 	if !t.Running {
 		l = append(l, seg{" (not running: nothing will be sent)", styleFaint})

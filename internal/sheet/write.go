@@ -17,6 +17,8 @@ type Record struct {
 	Value           string `csv:"value"`
 	Permission      string `csv:"permission"`
 	Comment         string `csv:"comment,omitempty"`
+	// OptionKind is written by WriteExportKinds only.
+	OptionKind string `csv:"-"`
 }
 
 // exportRecord is Record without the comment column: export writes exactly the columns
@@ -39,6 +41,25 @@ func WriteExport(w io.Writer, recs []Record) error {
 	out := make([]exportRecord, len(recs))
 	for i, r := range recs {
 		out[i] = exportRecord{r.IntegrationID, r.IntegrationName, r.OptionKey, r.Value, r.Permission}
+	}
+	return marshal(w, out)
+}
+
+// exportKindRecord is exportRecord with the option_kind column (export --with-kinds).
+type exportKindRecord struct {
+	IntegrationID   string `csv:"integration_id"`
+	IntegrationName string `csv:"integration_name"`
+	OptionKey       string `csv:"option_key"`
+	Value           string `csv:"value"`
+	Permission      string `csv:"permission"`
+	OptionKind      string `csv:"option_kind"`
+}
+
+// WriteExportKinds writes records with export's five columns and option_kind.
+func WriteExportKinds(w io.Writer, recs []Record) error {
+	out := make([]exportKindRecord, len(recs))
+	for i, r := range recs {
+		out[i] = exportKindRecord{r.IntegrationID, r.IntegrationName, r.OptionKey, r.Value, r.Permission, r.OptionKind}
 	}
 	return marshal(w, out)
 }
