@@ -29,6 +29,9 @@ type JournalHeader struct {
 	// ValueDigests are the keyed digests of the run's ${NAME} values, so that a resume can
 	// refuse values that changed; ReadJournal returns the latest (RecordDigests).
 	ValueDigests *secret.Digests
+	// Selectors are what the file's selector rows expanded to when the run was planned, so
+	// that a resume can refuse a set of integrations that changed since.
+	Selectors []bulk.Expansion
 }
 
 // readEntry is an entry about one integration, as read back: the result carries no values

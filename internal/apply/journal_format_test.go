@@ -140,3 +140,26 @@ func TestJournalWireIsItsOwn(t *testing.T) {
 		t.Errorf("read back\n%s\nwant\n%s", gj, wj)
 	}
 }
+
+// TestJournalSelectors: the header keeps what each selector row expanded to, under its own
+// wire names, and reads it back for a resume to compare.
+func TestJournalSelectors(t *testing.T) {
+	dir := t.TempDir()
+	sel := []bulk.Expansion{{Line: 2, Selector: "integration_id *, option_key apiKey", Integrations: []string{"a_1", "b_2"}}}
+	j, err := OpenJournal(dir, JournalHeader{Input: "in.csv", SHA256: "abc", Server: "http://127.0.0.1", Selectors: sel}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	b, _ := os.ReadFile(filepath.Join(dir, JournalName))
+	if head, _, _ := strings.Cut(string(b), "\n"); !strings.Contains(head, `"selectors":[{"line":2,"selector":"integration_id *, option_key apiKey","integration_ids":["a_1","b_2"]}]`) {
+		t.Errorf("header %s", head)
+	}
+	h, _, err := ReadJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Selectors) != 1 || h.Selectors[0].Line != 2 || h.Selectors[0].Selector != sel[0].Selector || !slices.Equal(h.Selectors[0].Integrations, sel[0].Integrations) {
+		t.Errorf("read back %+v", h.Selectors)
+	}
+}

@@ -33,6 +33,16 @@ type wireHeader struct {
 	SHA256       string          `json:"input_sha256"`
 	Server       string          `json:"server"`
 	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
+	// Selectors: per selector row, the integrations it expanded to (absent without selectors,
+	// and in journals of polarity-bulk before selectors, which could not read such files).
+	Selectors []wireExpansion `json:"selectors,omitempty"`
+}
+
+// wireExpansion is one selector row's expansion.
+type wireExpansion struct {
+	Line         int      `json:"line"`
+	Selector     string   `json:"selector"`
+	Integrations []string `json:"integration_ids"`
 }
 
 // journalEntry is one line after the header: an integration about to be sent (Sending), one
@@ -122,11 +132,19 @@ func (v *wireVerified) UnmarshalJSON(b []byte) error {
 }
 
 func toWireHeader(h JournalHeader) wireHeader {
-	return wireHeader{Format: JournalFormat, Input: h.Input, SHA256: h.SHA256, Server: h.Server, ValueDigests: h.ValueDigests}
+	w := wireHeader{Format: JournalFormat, Input: h.Input, SHA256: h.SHA256, Server: h.Server, ValueDigests: h.ValueDigests}
+	for _, e := range h.Selectors {
+		w.Selectors = append(w.Selectors, wireExpansion{Line: e.Line, Selector: e.Selector, Integrations: e.Integrations})
+	}
+	return w
 }
 
 func (w wireHeader) header() JournalHeader {
-	return JournalHeader{Journal: w.Format, Input: w.Input, SHA256: w.SHA256, Server: w.Server, ValueDigests: w.ValueDigests}
+	h := JournalHeader{Journal: w.Format, Input: w.Input, SHA256: w.SHA256, Server: w.Server, ValueDigests: w.ValueDigests}
+	for _, e := range w.Selectors {
+		h.Selectors = append(h.Selectors, bulk.Expansion{Line: e.Line, Selector: e.Selector, Integrations: e.Integrations})
+	}
+	return h
 }
 
 func toWireResult(r bulk.Result) *wireResult {

@@ -152,6 +152,11 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.resumed != nil {
+		if err := checkResumedSelectors(*c.resumed, c.s, c.f.resume); err != nil {
+			return err
+		}
+	}
 	if values := envValues(c.s.in.Rows); len(values) > 0 && (c.digests == nil && c.resumed == nil || c.rekey) {
 		d, err := secret.NewDigests(c.s.cred, values)
 		if err != nil {
@@ -310,7 +315,7 @@ func (c *applyCmd) openJournal() error {
 		}
 	}
 	s := c.s
-	j, err := apply.OpenJournal(c.dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: c.digests}, c.f.backupSecrets)
+	j, err := apply.OpenJournal(c.dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: c.digests, Selectors: s.plan.Selectors}, c.f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/apply"
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
 )
@@ -212,4 +213,16 @@ func (f *filter) missing() (integrations, options []string) {
 		}
 	}
 	return integrations, options
+}
+
+// checkResumedSelectors refuses to resume a run whose selector rows would now reach another
+// set of integrations than when it was planned: the run would go on with a policy nobody
+// started (a new integration entered), or leave one half-done without saying so.
+func checkResumedSelectors(h apply.JournalHeader, s *session, dir string) error {
+	drift := expansionDrift(h.Selectors, s.plan.Selectors, planNames(report.PlanFile{}, s.plan))
+	if len(drift) == 0 {
+		return nil
+	}
+	return failure("to roll the file out to the integrations there are now, apply it as a new run (another --report-dir); the report in "+dir+" keeps what the interrupted run did",
+		fmt.Errorf("resume: the selectors expand differently than in the run in %s: nothing was sent:\n  %s", dir, strings.Join(drift, "\n  ")))
 }
