@@ -238,10 +238,10 @@ func FuzzPatchAnswer(f *testing.F) {
 		c := fuzzClient(t, func(*http.Request) answer { return a }, nil)
 		ctx, cancel := fuzzCtx(t)
 		defer cancel()
-		flags := bulk.Flags{AdminOnly: true}
+		flags := bulk.Permission{AdminOnly: true}
 		items := []PatchItem{
 			{Key: "url", Value: bulk.NewPayload(json.RawMessage(`"https://x.example"`))},
-			{Key: "apiKey", Value: bulk.NewPayload(json.RawMessage(`"` + fuzzSecret + `"`)), Flags: &flags, Sensitive: true},
+			{Key: "apiKey", Value: bulk.NewPayload(json.RawMessage(`"` + fuzzSecret + `"`)), Permission: &flags, Sensitive: true},
 		}
 		out, err := c.Patch(ctx, "fuzz_id", items)
 		checkErr(t, err, fuzzSecret)

@@ -113,7 +113,6 @@ var (
 	integRefNames   = []string{"integration-id", "integration_id", "integrationId"}
 )
 
-// parseDocument reads the integrations of a list or single answer, with their options.
 // shapeError says what was wrong with a document's shape in the API's terms, not in Go's
 // ("cannot unmarshal string into Go value of type api.resource").
 func shapeError(err error) error {
@@ -128,6 +127,7 @@ func shapeError(err error) error {
 	return fmt.Errorf("data is not a JSON:API document of integrations: %v", err)
 }
 
+// parseDocument reads the integrations of a list or single answer, with their options.
 func parseDocument(doc *document) ([]bulk.Integration, error) {
 	return parseDocumentInto(doc, nil)
 }
@@ -312,7 +312,7 @@ func option(attrs map[string]json.RawMessage, id, integrationID string) (bulk.Op
 		Kind:     k,
 		Multiple: boolean(attrs, "multiple"),
 		Choices:  choices(attrs["options"]),
-		Flags: bulk.Flags{
+		Permission: bulk.Permission{
 			AdminOnly:   boolean(attrs, adminOnlyNames...),
 			UserCanEdit: boolean(attrs, userEditNames...),
 		},

@@ -126,7 +126,7 @@ func checkOptions(t *testing.T, in bulk.Integration, want []optSpec) {
 			continue
 		}
 		if o.Name != w.name || string(o.Kind) != w.kind || o.Multiple != w.multiple ||
-			o.Flags != (bulk.Flags{AdminOnly: w.admin, UserCanEdit: w.edit}) {
+			o.Permission != (bulk.Permission{AdminOnly: w.admin, UserCanEdit: w.edit}) {
 			t.Errorf("%s: option %s = %+v, want %+v", in.ID, w.key, o, w)
 		}
 		if !o.Readable {

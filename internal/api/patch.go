@@ -25,9 +25,9 @@ type PatchItem struct {
 	Key string
 	// Value is sent as "value" when Present, and left out otherwise.
 	Value bulk.Payload
-	// Flags is sent as "admin-only" and "user-can-edit" when not nil; nil leaves both out, so
+	// Permission is sent as "admin-only" and "user-can-edit" when not nil; nil leaves both out, so
 	// the permission stays as it is.
-	Flags *bulk.Flags
+	Permission *bulk.Permission
 	// Sensitive marks a value that must never appear in an error: it is scrubbed from the
 	// server's answer. Other values stay, so that "https://x is not a valid URL" says which.
 	Sensitive bool
@@ -140,9 +140,9 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 			return nil, nil, errors.New("an option without a key")
 		case keys[it.Key]:
 			return nil, nil, fmt.Errorf("option %s given twice", it.Key)
-		case !it.Value.Present() && it.Flags == nil:
+		case !it.Value.Present() && it.Permission == nil:
 			return nil, nil, fmt.Errorf("option %s: nothing to change", it.Key)
-		case it.Flags != nil && !it.Flags.Valid():
+		case it.Permission != nil && !it.Permission.Valid():
 			// admin-only and user-can-edit both true is invalid and must never be sent.
 			return nil, nil, fmt.Errorf("option %s: admin-only and user-can-edit cannot both be true", it.Key)
 		}
@@ -160,8 +160,8 @@ func patchBody(integrationID string, items []PatchItem) ([]byte, []string, error
 				secrets = append(secrets, secret.JSONStrings(raw)...)
 			}
 		}
-		if it.Flags != nil {
-			admin, edit := it.Flags.AdminOnly, it.Flags.UserCanEdit
+		if it.Permission != nil {
+			admin, edit := it.Permission.AdminOnly, it.Permission.UserCanEdit
 			a.AdminOnly, a.UserCanEdit = &admin, &edit
 		}
 		doc.Data = append(doc.Data, resource{ID: bulk.OptionID(integrationID, it.Key), Type: PatchResourceType, Attributes: a})

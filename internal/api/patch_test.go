@@ -16,8 +16,8 @@ import (
 )
 
 var (
-	lockHide     = bulk.Flags{AdminOnly: true}
-	userProvides = bulk.Flags{UserCanEdit: true}
+	lockHide     = bulk.Permission{AdminOnly: true}
+	userProvides = bulk.Permission{UserCanEdit: true}
 )
 
 func payload(s string) bulk.Payload { return bulk.NewPayload(json.RawMessage(s)) }
@@ -34,9 +34,9 @@ func TestPatchBody(t *testing.T) {
 	}))
 	c := newKeyClient(t, ts.URL, nil)
 	out, err := c.Patch(ctxT(t), "vt_1", []PatchItem{
-		{Key: "apiKey", Value: payload(`"new-key"`), Flags: &lockHide},
+		{Key: "apiKey", Value: payload(`"new-key"`), Permission: &lockHide},
 		{Key: "maxAge", Value: payload(`30`)},
-		{Key: "blocklist", Flags: &userProvides},
+		{Key: "blocklist", Permission: &userProvides},
 		{Key: "sev", Value: payload(`{"value":"Low","display":"Low"}`)},
 		{Key: "clear", Value: payload(`null`)},
 	})
@@ -171,7 +171,7 @@ func TestPatchStatuses(t *testing.T) {
 			w.WriteHeader(tc.code)
 		}))
 		c := newKeyClient(t, ts.URL, nil)
-		out, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+		out, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 		if err == nil || err.Error() != tc.want || (tc.is != nil && !errors.Is(err, tc.is)) {
 			t.Errorf("%d: err = %v, want %q", tc.code, err, tc.want)
 		}
@@ -187,13 +187,13 @@ func TestPatchRefusesBadItems(t *testing.T) {
 		t.Errorf("request sent: %s %s", r.Method, r.URL)
 	}))
 	c := newKeyClient(t, ts.URL, nil)
-	invalid := bulk.Flags{AdminOnly: true, UserCanEdit: true}
+	invalid := bulk.Permission{AdminOnly: true, UserCanEdit: true}
 	cases := map[string][]PatchItem{
 		"no options to change":              nil,
 		"an option without a key":           {{Value: payload(`1`)}},
 		"option k given twice":              {{Key: "k", Value: payload(`1`)}, {Key: "k", Value: payload(`2`)}},
 		"option k: nothing to change":       {{Key: "k"}},
-		"cannot both be true":               {{Key: "k", Flags: &invalid}},
+		"cannot both be true":               {{Key: "k", Permission: &invalid}},
 		"option k: value is not valid JSON": {{Key: "k", Value: payload(`secret-not-json`)}},
 	}
 	for want, items := range cases {
@@ -202,7 +202,7 @@ func TestPatchRefusesBadItems(t *testing.T) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
 	}
-	if _, err := c.Patch(ctxT(t), "", []PatchItem{{Key: "k", Flags: &lockHide}}); err == nil {
+	if _, err := c.Patch(ctxT(t), "", []PatchItem{{Key: "k", Permission: &lockHide}}); err == nil {
 		t.Error("empty integration id accepted")
 	}
 }
@@ -221,7 +221,7 @@ func TestPatchRedirectNotFollowed(t *testing.T) {
 		writeJSON(w, 200, integrationDoc("vt_1"))
 	}))
 	c := newKeyClient(t, ts.URL, nil)
-	out, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+	out, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 	if err == nil || out.HTTPStatus != 302 {
 		t.Errorf("redirected PATCH: %+v, %v", out, err)
 	}
@@ -307,7 +307,7 @@ func TestPatchAnswerLimit(t *testing.T) {
 			io.WriteString(w, big)
 		}))
 		c := newKeyClient(t, ts.URL, nil)
-		_, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+		_, err := c.Patch(ctxT(t), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 		if !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), fmt.Sprintf("response too large (over %d bytes)", MaxPatchBody)) {
 			t.Errorf("gzip %v: err = %v", compressed, err)
 		}

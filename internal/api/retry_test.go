@@ -252,7 +252,7 @@ func TestRateNeverExceeded(t *testing.T) {
 							if i%2 == 0 {
 								_, err = c.Integration(t.Context(), "x")
 							} else {
-								_, err = c.Patch(t.Context(), fmt.Sprint("x", w), []PatchItem{{Key: "k", Flags: &lockHide}})
+								_, err = c.Patch(t.Context(), fmt.Sprint("x", w), []PatchItem{{Key: "k", Permission: &lockHide}})
 							}
 							if err != nil {
 								t.Error(err)

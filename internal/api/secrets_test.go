@@ -104,7 +104,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	value, _ := json.Marshal(optionVal)
 	for _, id := range []string{"vt_1", "html_1", "retry_1"} {
-		_, err := c.Patch(ctx, id, []PatchItem{{Key: "apiKey", Value: payload(string(value)), Flags: &lockHide, Sensitive: true}})
+		_, err := c.Patch(ctx, id, []PatchItem{{Key: "apiKey", Value: payload(string(value)), Permission: &lockHide, Sensitive: true}})
 		if err == nil {
 			t.Errorf("%s: no error", id)
 		}

@@ -35,7 +35,7 @@ func TestMaxWait(t *testing.T) {
 		srv := &always{status: 429, header: map[string]string{"Retry-After": "86400"}}
 		c := memClient(t, srv, nil)
 		start := time.Now()
-		_, err := c.Patch(t.Context(), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+		_, err := c.Patch(t.Context(), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 		if !errors.Is(err, ErrWaitTooLong) || time.Since(start) != 0 {
 			t.Fatalf("err = %v after %s, want ErrWaitTooLong at once", err, time.Since(start))
 		}
@@ -49,7 +49,7 @@ func TestMaxWait(t *testing.T) {
 
 		// Another worker's request: the pause is still on, and longer than MaxWait.
 		time.Sleep(time.Hour)
-		out, err := c.Patch(t.Context(), "vt_2", []PatchItem{{Key: "k", Flags: &lockHide}})
+		out, err := c.Patch(t.Context(), "vt_2", []PatchItem{{Key: "k", Permission: &lockHide}})
 		if !errors.Is(err, ErrWaitTooLong) || out.Attempts != 0 || srv.n.Load() != 1 {
 			t.Fatalf("second call: err = %v, %d attempts, %d requests", err, out.Attempts, srv.n.Load())
 		}
@@ -166,7 +166,7 @@ func TestKeepInFlight(t *testing.T) {
 		parent, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() {
-			_, err := c.Patch(KeepInFlight(parent), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+			_, err := c.Patch(KeepInFlight(parent), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 			done <- err
 		}()
 		<-arrived
@@ -188,7 +188,7 @@ func TestKeepInFlight(t *testing.T) {
 		var out Outcome
 		go func() {
 			var err error
-			out, err = c.Patch(KeepInFlight(parent), "vt_1", []PatchItem{{Key: "k", Flags: &lockHide}})
+			out, err = c.Patch(KeepInFlight(parent), "vt_1", []PatchItem{{Key: "k", Permission: &lockHide}})
 			done <- err
 		}()
 		synctest.Wait() // answered 429, sleeping through the pause
@@ -202,7 +202,7 @@ func TestKeepInFlight(t *testing.T) {
 			t.Errorf("error %q", err)
 		}
 		// A call that had not sent anything yet fails at once with no attempt.
-		out, err = c.Patch(KeepInFlight(parent), "vt_2", []PatchItem{{Key: "k", Flags: &lockHide}})
+		out, err = c.Patch(KeepInFlight(parent), "vt_2", []PatchItem{{Key: "k", Permission: &lockHide}})
 		if !errors.Is(err, context.Canceled) || out.Attempts != 0 || srv.n.Load() != 1 {
 			t.Fatalf("call after the end: err = %v, outcome %+v, %d requests", err, out, srv.n.Load())
 		}

@@ -175,10 +175,10 @@ func (r *runner) settle() []int {
 			r.results[i] = done
 			r.report(done)
 		case !t.Updates():
-			r.results[i] = settle(t, bulk.StatusUnchanged, "")
+			r.results[i] = bulk.Settle(t, bulk.StatusUnchanged, "")
 			r.report(r.results[i])
 		default:
-			r.results[i] = settle(t, bulk.StatusNotAttempted, "")
+			r.results[i] = bulk.Settle(t, bulk.StatusNotAttempted, "")
 			todo = append(todo, i)
 		}
 	}
@@ -305,9 +305,9 @@ func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time)
 			continue
 		}
 		it := api.PatchItem{Key: c.Key, Value: c.Send, Sensitive: c.Sensitive}
-		if c.FlagsChange {
-			f := c.AfterFlags
-			it.Flags = &f
+		if c.PermissionChanges {
+			f := c.AfterPermission
+			it.Permission = &f
 		}
 		items = append(items, it)
 	}
@@ -316,33 +316,16 @@ func send(ctx context.Context, srv Patcher, t bulk.Target, now func() time.Time)
 	var r bulk.Result
 	switch {
 	case err == nil:
-		r = settle(t, bulk.StatusApplied, "")
+		r = bulk.Settle(t, bulk.StatusApplied, "")
 	case out.Attempts == 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || runEnding(err)):
 		// Stopped while it waited for its first attempt: nothing reached the server.
-		r = settle(t, bulk.StatusNotAttempted, err.Error())
+		r = bulk.Settle(t, bulk.StatusNotAttempted, err.Error())
 	default:
-		r = settle(t, bulk.StatusFailed, err.Error())
+		r = bulk.Settle(t, bulk.StatusFailed, err.Error())
 		attribute(&r, err)
 	}
 	r.HTTPStatus, r.Attempts, r.Duration = out.HTTPStatus, out.Attempts, now().Sub(start)
 	return r, err
-}
-
-// settle gives a target and its options a status: options that need no update are always
-// "unchanged"; the others take the target's status.
-func settle(t bulk.Target, status bulk.Status, errText string) bulk.Result {
-	r := bulk.Result{ID: t.ID, Name: t.Name, Status: status, Error: errText}
-	if status == bulk.StatusApplied && !t.Updates() {
-		r.Status = bulk.StatusUnchanged
-	}
-	for _, c := range t.Changes {
-		or := bulk.OptionResult{Change: c, Status: status, Error: errText}
-		if c.Action != bulk.ActionUpdate {
-			or.Status, or.Error = bulk.StatusUnchanged, ""
-		}
-		r.Options = append(r.Options, or)
-	}
-	return r
 }
 
 // attribute pins a refused PATCH's error items on the options they point at (JSON:API

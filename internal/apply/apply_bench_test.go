@@ -34,7 +34,7 @@ func benchPlan(n int) bulk.Plan {
 				Current: bulk.NewPayload(json.RawMessage(`"old"`)),
 			}
 			if k == 0 {
-				c.FlagsChange, c.AfterFlags = true, bulk.Flags{AdminOnly: true}
+				c.PermissionChanges, c.AfterPermission = true, bulk.Permission{AdminOnly: true}
 			}
 			t.Changes = append(t.Changes, c)
 		}

@@ -60,7 +60,7 @@ func target(id string, update bool) bulk.Target {
 	t.Changes = []bulk.Change{
 		{Line: 2, Key: "apiKey", Action: act, ValueChanges: update, Send: bulk.NewPayload(json.RawMessage(`"k"`)), Current: bulk.NewPayload(json.RawMessage(`"old"`))},
 		{Line: 3, Key: "maxAge", Action: bulk.ActionUnchanged, Send: bulk.NewPayload(json.RawMessage(`30`))},
-		{Line: 4, Key: "url", Action: act, FlagsChange: update, AfterFlags: bulk.Flags{AdminOnly: true}, Send: bulk.NewPayload(json.RawMessage(`"u"`))},
+		{Line: 4, Key: "url", Action: act, PermissionChanges: update, AfterPermission: bulk.Permission{AdminOnly: true}, Send: bulk.NewPayload(json.RawMessage(`"u"`))},
 	}
 	return t
 }
@@ -104,7 +104,7 @@ func TestRunSendsOnePatchPerChangedIntegration(t *testing.T) {
 			t.Errorf("max in flight %d, want 3", srv.maxInFlight)
 		}
 		items := srv.items["int_001"]
-		if len(items) != 2 || items[0].Key != "apiKey" || items[0].Flags != nil || items[1].Flags == nil || !items[1].Flags.AdminOnly {
+		if len(items) != 2 || items[0].Key != "apiKey" || items[0].Permission != nil || items[1].Permission == nil || !items[1].Permission.AdminOnly {
 			t.Errorf("items sent: %+v", items)
 		}
 	})
@@ -217,11 +217,11 @@ func TestRunRejectsZeroConcurrency(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	res := []bulk.Result{settle(target("a", true), bulk.StatusApplied, "")}
+	res := []bulk.Result{bulk.Settle(target("a", true), bulk.StatusApplied, "")}
 	state := map[string]bulk.Integration{"a": {ID: "a", Options: []bulk.Option{
 		{Key: "apiKey", Kind: bulk.KindPassword, Readable: false},
 		{Key: "maxAge", Kind: bulk.KindNumber, Value: json.RawMessage(`30`), Readable: true},
-		{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"u"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
+		{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"u"`), Readable: true, Permission: bulk.Permission{AdminOnly: true}},
 	}}}
 	Verify(res, state)
 	// apiKey: a masked password, whose new value the server may have ignored: unknown, not
@@ -233,7 +233,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal("unchanged option verified")
 	}
 	state["a"].Options[2].Value = json.RawMessage(`"other"`)
-	res = []bulk.Result{settle(target("a", true), bulk.StatusApplied, "")}
+	res = []bulk.Result{bulk.Settle(target("a", true), bulk.StatusApplied, "")}
 	Verify(res, state)
 	if res[0].Status != bulk.StatusFailed || res[0].Options[2].Verified != bulk.VerifyMismatch || res[0].Options[2].Status != bulk.StatusFailed {
 		t.Fatalf("mismatch not caught: %+v", res[0])
@@ -241,8 +241,8 @@ func TestVerify(t *testing.T) {
 	// A permission change alone is checked in full, masked value or not.
 	perm := target("p", true)
 	perm.Changes[0].Send = bulk.Payload{}
-	perm.Changes[0].FlagsChange, perm.Changes[0].ValueChanges = true, false
-	res = []bulk.Result{settle(perm, bulk.StatusApplied, "")}
+	perm.Changes[0].PermissionChanges, perm.Changes[0].ValueChanges = true, false
+	res = []bulk.Result{bulk.Settle(perm, bulk.StatusApplied, "")}
 	Verify(res, map[string]bulk.Integration{"p": {ID: "p", Options: state["a"].Options}})
 	if res[0].Options[0].Verified != bulk.VerifyOK {
 		t.Errorf("permission-only change of a masked password: %q, want verified", res[0].Options[0].Verified)
@@ -263,9 +263,9 @@ func TestJournalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied := settle(target("a", true), bulk.StatusApplied, "")
+	applied := bulk.Settle(target("a", true), bulk.StatusApplied, "")
 	applied.Options[0].Sensitive = true
-	failed := settle(target("b", true), bulk.StatusFailed, "boom")
+	failed := bulk.Settle(target("b", true), bulk.StatusFailed, "boom")
 	failed.Options[0].Sensitive = true
 	for _, r := range []bulk.Result{applied, failed} {
 		if err := j.Record(r); err != nil {

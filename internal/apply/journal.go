@@ -347,9 +347,9 @@ func KeepBefore(p bulk.Plan, before map[string]map[string]bulk.Change) bulk.Plan
 			if !ok {
 				continue
 			}
-			c.Before, c.BeforeFlags, c.Current, c.Unreadable = b.Before, b.BeforeFlags, b.Current, b.Unreadable
+			c.Before, c.BeforePermission, c.Current, c.Unreadable = b.Before, b.BeforePermission, b.Current, b.Unreadable
 			c.ValueChanges = c.ValueChanges || b.ValueChanges
-			c.FlagsChange = c.FlagsChange || b.FlagsChange
+			c.PermissionChanges = c.PermissionChanges || b.PermissionChanges
 			c.Action = bulk.ActionUpdate
 		}
 		out.Targets[i] = t

@@ -46,8 +46,8 @@ func TestReadJournalFormat1(t *testing.T) {
 		t.Fatalf("AbuseIPDB %+v", a)
 	}
 	key, age := a.Options[0], a.Options[1]
-	if key.Key != "apiKey" || !key.Sensitive || key.Kind != bulk.KindPassword || !key.Unreadable || !key.FlagsChange ||
-		key.AfterFlags != (bulk.Flags{AdminOnly: true}) || key.BeforeFlags != (bulk.Flags{UserCanEdit: true}) || key.Current.Present() {
+	if key.Key != "apiKey" || !key.Sensitive || key.Kind != bulk.KindPassword || !key.Unreadable || !key.PermissionChanges ||
+		key.AfterPermission != (bulk.Permission{AdminOnly: true}) || key.BeforePermission != (bulk.Permission{UserCanEdit: true}) || key.Current.Present() {
 		t.Errorf("apiKey %+v", key)
 	}
 	if age.Key != "maxAge" || age.Line != 3 || age.Before != "365" || age.After != "90" || age.Status != bulk.StatusApplied ||
@@ -97,7 +97,7 @@ func TestJournalWireIsItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := settle(target("a", true), bulk.StatusApplied, "")
+	r := bulk.Settle(target("a", true), bulk.StatusApplied, "")
 	r.HTTPStatus, r.Attempts, r.Duration = 200, 2, 1500
 	r.Options[0].Verified, r.Options[2].Verified = bulk.VerifyUnknown, bulk.VerifyOK
 	r.Options[2].Merged = []int{7, 9}

@@ -214,7 +214,7 @@ func TestResumeKeepsBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	applied := settle(second, bulk.StatusApplied, "")
+	applied := bulk.Settle(second, bulk.StatusApplied, "")
 	if err := j.Record(applied); err != nil {
 		t.Fatal(err)
 	}
@@ -236,14 +236,14 @@ func TestResumeKeepsBefore(t *testing.T) {
 	// Planned again: the server holds the new url value and permission, so url is unchanged.
 	now := target("a", true)
 	now.Changes[2] = bulk.Change{Line: 4, Key: "url", Action: bulk.ActionUnchanged, Before: `"u"`, After: `"u"`,
-		BeforeFlags: bulk.Flags{AdminOnly: true}, AfterFlags: bulk.Flags{AdminOnly: true},
+		BeforePermission: bulk.Permission{AdminOnly: true}, AfterPermission: bulk.Permission{AdminOnly: true},
 		Send: bulk.NewPayload(json.RawMessage(`"u"`)), Current: bulk.NewPayload(json.RawMessage(`"u"`))}
 	nowB := target("b", true)
 	nowB.Changes[2].Current = bulk.NewPayload(json.RawMessage(`"u"`))
 	p := KeepBefore(bulk.Plan{Targets: []bulk.Target{now, nowB, target("c", true)}}, before)
 
 	url := p.Targets[0].Changes[2]
-	if url.Action != bulk.ActionUpdate || !url.FlagsChange || url.BeforeFlags != (bulk.Flags{}) ||
+	if url.Action != bulk.ActionUpdate || !url.PermissionChanges || url.BeforePermission != (bulk.Permission{}) ||
 		string(url.Current.Bytes()) != `"old-url"` || url.Before != `"old-url"` || string(url.Send.Bytes()) != `"u"` {
 		t.Errorf("url after KeepBefore: %+v (current %s)", url, url.Current.Bytes())
 	}

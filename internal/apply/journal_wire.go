@@ -157,9 +157,9 @@ func toWireResult(r bulk.Result) *wireResult {
 		c := o.Change
 		w.Options[i] = wireOption{
 			Line: c.Line, Merged: c.Merged, Key: c.Key, Kind: string(c.Kind), Sensitive: c.Sensitive,
-			Action: string(c.Action), ValueChanges: c.ValueChanges, FlagsChange: c.FlagsChange,
+			Action: string(c.Action), ValueChanges: c.ValueChanges, FlagsChange: c.PermissionChanges,
 			Unreadable: c.Unreadable, Before: c.Before, After: c.After,
-			BeforeFlags: wireFlags(c.BeforeFlags), AfterFlags: wireFlags(c.AfterFlags),
+			BeforeFlags: wireFlags(c.BeforePermission), AfterFlags: wireFlags(c.AfterPermission),
 			Status: string(o.Status), Verified: wireVerified(o.Verified), Error: o.Error,
 		}
 	}
@@ -178,9 +178,9 @@ func (w *wireResult) result() bulk.Result {
 		r.Options[i] = bulk.OptionResult{
 			Change: bulk.Change{
 				Line: o.Line, Merged: o.Merged, Key: o.Key, Kind: bulk.Kind(o.Kind), Sensitive: o.Sensitive,
-				Action: bulk.Action(o.Action), ValueChanges: o.ValueChanges, FlagsChange: o.FlagsChange,
+				Action: bulk.Action(o.Action), ValueChanges: o.ValueChanges, PermissionChanges: o.FlagsChange,
 				Unreadable: o.Unreadable, Before: o.Before, After: o.After,
-				BeforeFlags: bulk.Flags(o.BeforeFlags), AfterFlags: bulk.Flags(o.AfterFlags),
+				BeforePermission: bulk.Permission(o.BeforeFlags), AfterPermission: bulk.Permission(o.AfterFlags),
 			},
 			Status: bulk.Status(o.Status), Verified: bulk.Verification(o.Verified), Error: o.Error,
 		}

@@ -40,7 +40,7 @@ func Verify(results []bulk.Result, state map[string]bulk.Integration) {
 func verification(in bulk.Integration, c bulk.Change) bulk.Verification {
 	opt, ok := in.Option(c.Key)
 	switch {
-	case !ok || opt.Flags != c.AfterFlags:
+	case !ok || opt.Permission != c.AfterPermission:
 		return bulk.VerifyMismatch
 	case !c.Send.Present():
 		return bulk.VerifyOK // a permission change alone: the permission is what was asked

@@ -40,19 +40,19 @@ func ParseOptionKind(s string) (Kind, bool) {
 	return "", false
 }
 
-// Flags is an option's permission as the API stores it. AdminOnly and UserCanEdit both true is
+// Permission is an option's permission as the API stores it. AdminOnly and UserCanEdit both true is
 // invalid and must never be sent.
-type Flags struct {
+type Permission struct {
 	AdminOnly   bool `json:"admin-only"`
 	UserCanEdit bool `json:"user-can-edit"`
 }
 
 // Valid reports whether the pair is one the server accepts.
-func (f Flags) Valid() bool { return !(f.AdminOnly && f.UserCanEdit) }
+func (f Permission) Valid() bool { return !(f.AdminOnly && f.UserCanEdit) }
 
-// Permission names the pair the way the CSV does: lock-hide, lock-show, user-provides, or
+// String names the pair the way the CSV does: lock-hide, lock-show, user-provides, or
 // "invalid".
-func (f Flags) Permission() string {
+func (f Permission) String() string {
 	switch {
 	case f.AdminOnly && !f.UserCanEdit:
 		return PermLockHide
@@ -73,16 +73,16 @@ const (
 
 // ParsePermission maps a permission word, or the web UI's phrase for it, to its flags. Case and
 // surrounding space are ignored.
-func ParsePermission(s string) (Flags, bool) {
+func ParsePermission(s string) (Permission, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case PermLockHide, "lock and hide option for all users":
-		return Flags{AdminOnly: true}, true
+		return Permission{AdminOnly: true}, true
 	case PermLockShow, "lock and show option for all users":
-		return Flags{}, true
+		return Permission{}, true
 	case PermUserProvides, "user provides option value":
-		return Flags{UserCanEdit: true}, true
+		return Permission{UserCanEdit: true}, true
 	}
-	return Flags{}, false
+	return Permission{}, false
 }
 
 // Bool is a flag a row may set or leave alone.
@@ -104,18 +104,18 @@ func ParseBool(s string) (value, ok bool) {
 	return false, false
 }
 
-// PermChange is what a row asks of an option's permission flags; unset flags keep the server's
+// PermissionEdit is what a row asks of an option's permission flags; unset flags keep the server's
 // current value.
-type PermChange struct {
+type PermissionEdit struct {
 	AdminOnly   Bool
 	UserCanEdit Bool
 }
 
 // Empty reports whether the row leaves both flags alone.
-func (p PermChange) Empty() bool { return !p.AdminOnly.Set && !p.UserCanEdit.Set }
+func (p PermissionEdit) Empty() bool { return !p.AdminOnly.Set && !p.UserCanEdit.Set }
 
 // Apply returns the flags that result from applying p on top of cur.
-func (p PermChange) Apply(cur Flags) Flags {
+func (p PermissionEdit) Apply(cur Permission) Permission {
 	if p.AdminOnly.Set {
 		cur.AdminOnly = p.AdminOnly.Value
 	}
@@ -165,12 +165,12 @@ type Row struct {
 	IntegrationName string // as written; matched case-insensitively
 	Key             string
 	Value           Value
-	Perm            PermChange
+	Permission      PermissionEdit
 	// Cell is the value cell as written (a ${NAME} reference stays a reference), for reports in
 	// the input format. It is a secret when the option is a password.
 	Cell string
-	// PermCell is the permission column as written, empty when the row uses the flag columns.
-	PermCell string
+	// PermissionCell is the permission column as written, empty when the row uses the flag columns.
+	PermissionCell string
 	// Merged lists the lines of identical rows merged into this one.
 	Merged []int
 	// OptionKind is the option_kind cell (one of OptionKinds), empty for any kind: it narrows a
@@ -229,8 +229,8 @@ type Option struct {
 	// Value is the current value as the server sent it; meaningless unless Readable.
 	Value json.RawMessage
 	// Readable is false when the server masked or left out the value (password options).
-	Readable bool
-	Flags    Flags
+	Readable   bool
+	Permission Permission
 	// HoldsCredential says the server's value holds a credential polarity-bulk authenticates
 	// with (written there by mistake, or by a server that echoes): it is treated as a secret.
 	HoldsCredential bool
@@ -376,4 +376,13 @@ func (ps Problems) Fatal() Problems {
 		}
 	}
 	return out
+}
+
+// Plural picks the word for n things: Plural(1, "row", "rows") is "row", Plural(2, "row",
+// "rows") is "rows". It is the one plural helper of every message, report and probe.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

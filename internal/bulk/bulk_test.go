@@ -10,39 +10,39 @@ import (
 func TestParsePermission(t *testing.T) {
 	tests := []struct {
 		in   string
-		want Flags
+		want Permission
 		ok   bool
 	}{
-		{"lock-hide", Flags{AdminOnly: true}, true},
-		{" LOCK-SHOW ", Flags{}, true},
-		{"user-provides", Flags{UserCanEdit: true}, true},
-		{"Lock and hide option for all users", Flags{AdminOnly: true}, true},
-		{"lock and show option for all users", Flags{}, true},
-		{"User provides option value", Flags{UserCanEdit: true}, true},
-		{"lock", Flags{}, false},
-		{"", Flags{}, false},
+		{"lock-hide", Permission{AdminOnly: true}, true},
+		{" LOCK-SHOW ", Permission{}, true},
+		{"user-provides", Permission{UserCanEdit: true}, true},
+		{"Lock and hide option for all users", Permission{AdminOnly: true}, true},
+		{"lock and show option for all users", Permission{}, true},
+		{"User provides option value", Permission{UserCanEdit: true}, true},
+		{"lock", Permission{}, false},
+		{"", Permission{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := ParsePermission(tt.in)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("ParsePermission(%q) = %+v, %t; want %+v, %t", tt.in, got, ok, tt.want, tt.ok)
 		}
-		if ok && got.Permission() != strings.ToLower(strings.TrimSpace(tt.in)) && len(tt.in) < 15 {
-			t.Errorf("%q round-trips to %q", tt.in, got.Permission())
+		if ok && got.String() != strings.ToLower(strings.TrimSpace(tt.in)) && len(tt.in) < 15 {
+			t.Errorf("%q round-trips to %q", tt.in, got.String())
 		}
 	}
-	if (Flags{AdminOnly: true, UserCanEdit: true}).Valid() || (Flags{AdminOnly: true, UserCanEdit: true}).Permission() != "invalid" {
+	if (Permission{AdminOnly: true, UserCanEdit: true}).Valid() || (Permission{AdminOnly: true, UserCanEdit: true}).String() != "invalid" {
 		t.Error("true/true accepted")
 	}
 }
 
 func TestPermChangeApply(t *testing.T) {
-	cur := Flags{UserCanEdit: true}
-	p := PermChange{AdminOnly: Bool{Set: true, Value: true}}
+	cur := Permission{UserCanEdit: true}
+	p := PermissionEdit{AdminOnly: Bool{Set: true, Value: true}}
 	if got := p.Apply(cur); got.Valid() {
 		t.Errorf("admin_only=true over user-can-edit=true gave %+v, which must be the invalid pair", got)
 	}
-	if got := (PermChange{}).Apply(cur); got != cur || !(PermChange{}).Empty() {
+	if got := (PermissionEdit{}).Apply(cur); got != cur || !(PermissionEdit{}).Empty() {
 		t.Error("an empty change is not a no-op")
 	}
 }

@@ -36,6 +36,12 @@ func (p Payload) GoString() string { return "bulk.Payload{...}" }
 // MarshalJSON refuses to write the payload anywhere.
 func (p Payload) MarshalJSON() ([]byte, error) { return []byte(`null`), nil }
 
+// How every output shows a secret value, and a current value the server did not reveal.
+const (
+	SensitiveText  = "(sensitive)"
+	UnreadableText = "(current value unreadable)"
+)
+
 // Change is the plan for one option of one integration, from one CSV row (or several identical
 // rows merged).
 type Change struct {
@@ -49,17 +55,18 @@ type Change struct {
 	Kind      Kind   `json:"kind"`
 	Sensitive bool   `json:"sensitive"`
 	Action    Action `json:"action"`
-	// ValueChanges and FlagsChange say what an update changes.
-	ValueChanges bool `json:"value_changes"`
-	FlagsChange  bool `json:"permission_changes"`
+	// ValueChanges and PermissionChanges say what an update changes.
+	ValueChanges      bool `json:"value_changes"`
+	PermissionChanges bool `json:"permission_changes"`
 	// Unreadable: the server did not show the current value, so the value "will be set
-	// (current value unreadable)" rather than diffed.
+	// (current value unreadable)" (UnreadableText) rather than diffed.
 	Unreadable bool `json:"current_unreadable,omitempty"`
-	// Before and After are for display only: "(sensitive)" for secrets.
-	Before      string `json:"before"`
-	After       string `json:"after"`
-	BeforeFlags Flags  `json:"before_permission"`
-	AfterFlags  Flags  `json:"after_permission"`
+	// Before and After are for display only: SensitiveText for secrets, UnreadableText for a
+	// current value the server did not show.
+	Before           string     `json:"before"`
+	After            string     `json:"after"`
+	BeforePermission Permission `json:"before_permission"`
+	AfterPermission  Permission `json:"after_permission"`
 	// Send is the value the PATCH carries: the new value, or the current one sent back for a
 	// permission-only change; empty to leave the value out.
 	Send Payload `json:"-"`
@@ -203,6 +210,25 @@ func (v *Verification) UnmarshalJSON(b []byte) error {
 	}
 	*v = Verification(s)
 	return nil
+}
+
+// Settle gives a target and its options a status, as the result of one PATCH (or of none):
+// a target without updates, and every option that needs no update, is "unchanged" whatever
+// the status; the other options take the status and the error. apply settles what it sends,
+// and the report settles what a run never reached as not-attempted.
+func Settle(t Target, status Status, errText string) Result {
+	r := Result{ID: t.ID, Name: t.Name, Status: status, Error: errText}
+	if !t.Updates() {
+		r.Status, r.Error = StatusUnchanged, ""
+	}
+	for _, c := range t.Changes {
+		or := OptionResult{Change: c, Status: status, Error: errText}
+		if c.Action != ActionUpdate {
+			or.Status, or.Error = StatusUnchanged, ""
+		}
+		r.Options = append(r.Options, or)
+	}
+	return r
 }
 
 // OptionResult is the outcome for one option.

@@ -292,11 +292,11 @@ func (c *applyCmd) show(ctx context.Context) error {
 		}
 	}
 	if n := len(c.done); n > 0 {
-		fmt.Fprintf(out, "\nresuming %s: %d %s already applied will not be sent again\n", c.f.resume, n, plural(n, "integration", "integrations"))
+		fmt.Fprintf(out, "\nresuming %s: %d %s already applied will not be sent again\n", c.f.resume, n, bulk.Plural(n, "integration", "integrations"))
 	}
 	if inDoubt > 0 {
 		fmt.Fprintf(out, "resuming %s: %d %s already as asked, but the interrupted run did not record the outcome: sent again with the same values\n",
-			c.f.resume, inDoubt, plural(inDoubt, "integration is", "integrations are"))
+			c.f.resume, inDoubt, bulk.Plural(inDoubt, "integration is", "integrations are"))
 	}
 	if toSend > 0 && !c.f.yes {
 		return confirm(ctx, c.stdio, toSend, c.s.server)
@@ -550,7 +550,7 @@ func confirm(ctx context.Context, stdio Stdio, n int, server string) error {
 	if !stdio.Terminal(stdio.In) || !stdio.Terminal(stdio.Err) {
 		return usageError("review the plan with 'polarity-bulk plan', then run apply with --yes", "apply: no terminal to confirm on, and --yes was not given: nothing was sent")
 	}
-	ok, err := ask(ctx, stdio, fmt.Sprintf("\nApply changes to %d %s on %s? Only 'yes' is accepted: ", n, plural(n, "integration", "integrations"), server))
+	ok, err := ask(ctx, stdio, fmt.Sprintf("\nApply changes to %d %s on %s? Only 'yes' is accepted: ", n, bulk.Plural(n, "integration", "integrations"), server))
 	if err != nil {
 		return err
 	}
@@ -620,11 +620,11 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 	switch {
 	case run.Interrupted:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
-			counts[bulk.StatusNotAttempted], plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
+			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
 	case counts[bulk.StatusFailed] > 0 || counts[bulk.StatusNotAttempted] > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed (see %s)\nhint: fix %s and apply it, or continue with --resume %s\n",
-			counts[bulk.StatusFailed], plural(counts[bulk.StatusFailed], "integration", "integrations"),
+			counts[bulk.StatusFailed], bulk.Plural(counts[bulk.StatusFailed], "integration", "integrations"),
 			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"), dir)
 		return errShown{ExitFailure}
 	}

@@ -178,7 +178,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &probs) {
 		n := probs.Count()
 		fmt.Fprintln(stderr, probs.Error())
-		fmt.Fprintf(stderr, "polarity-bulk: %d %s in the input; nothing was sent to the server\n", n, plural(n, "problem", "problems"))
+		fmt.Fprintf(stderr, "polarity-bulk: %d %s in the input; nothing was sent to the server\n", n, bulk.Plural(n, "problem", "problems"))
 		return ExitInvalid
 	}
 	code, hint := ExitFailure, ""
@@ -194,13 +194,6 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hint: %s\n", hint)
 	}
 	return code
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // newFlagSet makes a command's flag set; its usage prints the command's synopsis, example and

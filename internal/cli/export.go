@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
 )
 
@@ -90,6 +91,6 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if err := report.WriteFile(*out, os.FileMode(mode), write); err != nil {
 		return failure("", fmt.Errorf("export: %w", err))
 	}
-	fmt.Fprintf(stdio.Err, "exported %d %s to %s\n", len(ins), plural(len(ins), "integration", "integrations"), *out)
+	fmt.Fprintf(stdio.Err, "exported %d %s to %s\n", len(ins), bulk.Plural(len(ins), "integration", "integrations"), *out)
 	return nil
 }

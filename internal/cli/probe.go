@@ -130,7 +130,7 @@ func runProbe(ctx context.Context, args []string, stdio Stdio) error {
 	if hint == "" {
 		hint = "see the findings above"
 	}
-	return failure(hint, fmt.Errorf("probe: %d %s: %s", len(probs), plural(len(probs), "problem", "problems"), strings.Join(names, ", ")))
+	return failure(hint, fmt.Errorf("probe: %d %s: %s", len(probs), bulk.Plural(len(probs), "problem", "problems"), strings.Join(names, ", ")))
 }
 
 // probeReads makes the read-only requests: the first page of integrations (as plan's first
@@ -234,8 +234,8 @@ func probeWrite(ctx context.Context, cl *api.Client, all []bulk.Integration, opt
 			return nil, &exitError{code: ExitFailure, err: errors.New("write check cancelled: nothing was sent")}
 		}
 	}
-	flags := opt.Flags
-	outcome, err := cl.Patch(ctx, id, []api.PatchItem{{Key: key, Value: bulk.NewPayload(opt.Value), Flags: &flags, Sensitive: opt.Sensitive()}})
+	flags := opt.Permission
+	outcome, err := cl.Patch(ctx, id, []api.PatchItem{{Key: key, Value: bulk.NewPayload(opt.Value), Permission: &flags, Sensitive: opt.Sensitive()}})
 	w := &probe.WriteCheck{Key: key, Kind: string(opt.Kind), Outcome: outcome, Err: err, Answer: outcome.Answer, Before: opt}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -29,7 +29,7 @@ type progress struct {
 // progressEvery is how often the line form reports.
 const progressEvery = 5 * time.Second
 
-// newProgress starts the display. quiet (verbose logging) turns the bar into lines: the bar
+// newProgress starts the display. verbose (-v logging) turns the bar into lines: the bar
 // must not share the terminal with log lines.
 func newProgress(stdio Stdio, total int, verbose bool) *progress {
 	p := &progress{w: stdio.Err, total: total, start: time.Now(), stop: make(chan struct{})}

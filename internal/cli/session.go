@@ -174,7 +174,7 @@ func checkDigests(s *session, rec *secret.Digests, what, hint string, allowUnver
 				lines = append(lines, fmt.Sprintf("%s:%d: value: ${%s}", s.in.Name, l, env[l]))
 			}
 			return false, failure(hint, fmt.Errorf("%d ${NAME} %s from what %s used (compared by keyed digests; the values are never shown); nothing was sent:\n  %s",
-				len(differ), plural(len(differ), "value differs", "values differ"), what, strings.Join(lines, "\n  ")))
+				len(differ), bulk.Plural(len(differ), "value differs", "values differ"), what, strings.Join(lines, "\n  ")))
 		default:
 			why = "it was made with another credential (API key or password), so its digests of the ${NAME} values cannot be compared"
 		}

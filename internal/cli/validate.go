@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
@@ -38,16 +39,16 @@ func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	var parts []string
 	if exact := len(in.Rows) - selectors; exact > 0 || selectors == 0 {
-		parts = append(parts, fmt.Sprintf("%d %s, %d %s", n, plural(n, "integration", "integrations"), exact, plural(exact, "option", "options")))
+		parts = append(parts, fmt.Sprintf("%d %s, %d %s", n, bulk.Plural(n, "integration", "integrations"), exact, bulk.Plural(exact, "option", "options")))
 	}
 	check := "'plan' checks them against the server"
 	if selectors > 0 {
 		// Which options a selector reaches only the server can say.
-		parts = append(parts, fmt.Sprintf("%d %s", selectors, plural(selectors, "selector row", "selector rows")))
+		parts = append(parts, fmt.Sprintf("%d %s", selectors, bulk.Plural(selectors, "selector row", "selector rows")))
 		check += " and expands the selectors"
 	}
 	what := strings.Join(parts, ", ")
 	fmt.Fprintf(stdio.Out, "%s: valid: %d %s, %s (offline checks; %s)\n",
-		in.Name, in.Lines, plural(in.Lines, "row", "rows"), what, check)
+		in.Name, in.Lines, bulk.Plural(in.Lines, "row", "rows"), what, check)
 	return nil
 }

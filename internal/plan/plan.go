@@ -16,12 +16,6 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
-// Sensitive is how the plan shows a secret value.
-const Sensitive = "(sensitive)"
-
-// Unreadable is how the plan shows a current value the server did not reveal.
-const Unreadable = "(current value unreadable)"
-
 // Build joins the rows of file with the server's integrations. Every problem is returned at
 // once; the plan is only meaningful when no problem is fatal. Targets come in the order the
 // file first names them, changes in line order.
@@ -208,18 +202,18 @@ func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
 	sensitive := opt.Sensitive() || r.Value.Env != ""
 	c := bulk.Change{
 		Line: r.Line, Merged: r.Merged, Key: r.Key, Kind: opt.Kind, Sensitive: sensitive, Row: r,
-		BeforeFlags: opt.Flags,
-		AfterFlags:  r.Perm.Apply(opt.Flags),
+		BeforePermission: opt.Permission,
+		AfterPermission:  r.Permission.Apply(opt.Permission),
 	}
 	if opt.Readable {
 		c.Current = bulk.NewPayload(opt.Value)
 	}
-	if !c.AfterFlags.Valid() {
+	if !c.AfterPermission.Valid() {
 		b.fail(r.Line, permColumn(r), fmt.Sprintf("the result would be admin-only and user-can-edit both true, which the server refuses (the server has %s): set both flags, or use the permission column",
-			flagsText(opt.Flags)))
+			flagsText(opt.Permission)))
 		return bulk.Change{}, false
 	}
-	c.FlagsChange = c.AfterFlags != c.BeforeFlags
+	c.PermissionChanges = c.AfterPermission != c.BeforePermission
 
 	want, err := Convert(opt, r.Value, sensitive)
 	if err != nil {
@@ -241,7 +235,7 @@ func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
 		c.Send = bulk.NewPayload(want)
 	}
 	c.Action = bulk.ActionUnchanged
-	if c.ValueChanges || c.FlagsChange {
+	if c.ValueChanges || c.PermissionChanges {
 		c.Action = bulk.ActionUpdate
 	}
 	c.Before, c.After = displays(opt, want, sensitive)
@@ -259,7 +253,7 @@ func (b *builder) warnSensitive(in *bulk.Integration, opt bulk.Option, r bulk.Ro
 		b.warn(r.Line, "option_key", fmt.Sprintf("option %s of %s has kind %q, which polarity-bulk does not know: it treats its values as sensitive", opt.Key, in.ID, string(opt.Kind)))
 	}
 	if opt.HoldsCredential {
-		b.warn(r.Line, "option_key", fmt.Sprintf("the current value of option %s of %s holds a credential polarity-bulk authenticates with: it is shown as %s; give the option a value of its own", opt.Key, in.ID, Sensitive))
+		b.warn(r.Line, "option_key", fmt.Sprintf("the current value of option %s of %s holds a credential polarity-bulk authenticates with: it is shown as %s; give the option a value of its own", opt.Key, in.ID, bulk.SensitiveText))
 	}
 	if r.Value.Env != "" && opt.Kind != bulk.KindPassword {
 		what := string(opt.Kind) + " option"
@@ -273,9 +267,9 @@ func (b *builder) warnSensitive(in *bulk.Integration, opt bulk.Option, r bulk.Ro
 func displays(opt bulk.Option, want json.RawMessage, sensitive bool) (before, after string) {
 	switch {
 	case !opt.Readable:
-		before = Unreadable
+		before = bulk.UnreadableText
 	case sensitive || opt.Sensitive():
-		before = Sensitive
+		before = bulk.SensitiveText
 	default:
 		before = Display(opt, opt.Value)
 	}
@@ -283,7 +277,7 @@ func displays(opt bulk.Option, want json.RawMessage, sensitive bool) (before, af
 	case want == nil:
 		after = before
 	case sensitive:
-		after = Sensitive
+		after = bulk.SensitiveText
 	default:
 		after = Display(opt, want)
 	}
@@ -304,16 +298,16 @@ func unknownKey(in *bulk.Integration, key string) string {
 }
 
 func permColumn(r bulk.Row) string {
-	if r.PermCell != "" {
+	if r.PermissionCell != "" {
 		return "permission"
 	}
-	if r.Perm.AdminOnly.Set {
+	if r.Permission.AdminOnly.Set {
 		return "admin_only"
 	}
 	return "user_can_edit"
 }
 
-func flagsText(f bulk.Flags) string {
+func flagsText(f bulk.Permission) string {
 	return "admin-only " + strconv.FormatBool(f.AdminOnly) + ", user-can-edit " + strconv.FormatBool(f.UserCanEdit)
 }
 
@@ -335,7 +329,7 @@ func keys(cs []bulk.Change) []string {
 
 // sameRequest reports whether two rows ask for the same thing.
 func sameRequest(a, b bulk.Row) bool {
-	return a.Value.Form == b.Value.Form && a.Value.Text == b.Value.Text && a.Value.Env == b.Value.Env && a.Perm == b.Perm
+	return a.Value.Form == b.Value.Form && a.Value.Text == b.Value.Text && a.Value.Env == b.Value.Env && a.Permission == b.Permission
 }
 
 // Fingerprint digests the state of the given options of an integration: status, kind, flags
@@ -354,7 +348,7 @@ func Fingerprint(in bulk.Integration, keys []string) string {
 			fmt.Fprintf(h, "option %q missing\n", k)
 			continue
 		}
-		fmt.Fprintf(h, "option %q kind %q flags %t/%t readable %t\n", k, o.Kind, o.Flags.AdminOnly, o.Flags.UserCanEdit, o.Readable)
+		fmt.Fprintf(h, "option %q kind %q flags %t/%t readable %t\n", k, o.Kind, o.Permission.AdminOnly, o.Permission.UserCanEdit, o.Readable)
 		if o.Readable && !o.Sensitive() {
 			v := Display(o, o.Value)
 			fmt.Fprintf(h, "value %d %s\n", len(v), v)

@@ -26,15 +26,15 @@ func benchState(n int) []bulk.Integration {
 			Name:   fmt.Sprintf("Bench %05d", i),
 			Status: "running",
 			Options: []bulk.Option{
-				{Key: "url", Kind: bulk.KindText, Value: raw(fmt.Sprintf(`"https://bench-%d.example.invalid"`, i)), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
-				{Key: "blocklist", Kind: bulk.KindText, Value: raw(`"a.com;b.com"`), Readable: true, Flags: bulk.Flags{UserCanEdit: true}},
-				{Key: "apiKey", Kind: bulk.KindPassword, Value: raw(`"old-secret-key"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
-				{Key: "secret", Kind: bulk.KindPassword, Flags: bulk.Flags{AdminOnly: true}},
+				{Key: "url", Kind: bulk.KindText, Value: raw(fmt.Sprintf(`"https://bench-%d.example.invalid"`, i)), Readable: true, Permission: bulk.Permission{AdminOnly: true}},
+				{Key: "blocklist", Kind: bulk.KindText, Value: raw(`"a.com;b.com"`), Readable: true, Permission: bulk.Permission{UserCanEdit: true}},
+				{Key: "apiKey", Kind: bulk.KindPassword, Value: raw(`"old-secret-key"`), Readable: true, Permission: bulk.Permission{AdminOnly: true}},
+				{Key: "secret", Kind: bulk.KindPassword, Permission: bulk.Permission{AdminOnly: true}},
 				{Key: "enabled", Kind: bulk.KindBoolean, Value: raw(`false`), Readable: true},
 				{Key: "verbose", Kind: bulk.KindBoolean, Value: raw(`true`), Readable: true},
-				{Key: "maxResults", Kind: bulk.KindNumber, Value: raw(`100`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
+				{Key: "maxResults", Kind: bulk.KindNumber, Value: raw(`100`), Readable: true, Permission: bulk.Permission{AdminOnly: true}},
 				{Key: "timeout", Kind: bulk.KindNumber, Value: raw(`30`), Readable: true},
-				{Key: "minimumSeverity", Kind: bulk.KindSelect, Choices: severities, Value: raw(`{"value":"low","display":"The low"}`), Readable: true, Flags: bulk.Flags{UserCanEdit: true}},
+				{Key: "minimumSeverity", Kind: bulk.KindSelect, Choices: severities, Value: raw(`{"value":"low","display":"The low"}`), Readable: true, Permission: bulk.Permission{UserCanEdit: true}},
 				{Key: "categories", Kind: bulk.KindSelect, Multiple: true, Choices: categories, Value: raw(`[{"value":"malware","display":"The malware"}]`), Readable: true},
 			},
 		}
@@ -46,13 +46,13 @@ func benchState(n int) []bulk.Integration {
 // of every kind, a permission-only change, and a few rows already as the server has them.
 func benchRows(state []bulk.Integration, byName bool) []bulk.Row {
 	lit := func(s string) bulk.Value { return bulk.Value{Form: bulk.ValueLiteral, Text: s} }
-	lockHide := bulk.PermChange{AdminOnly: bulk.Bool{Set: true, Value: true}, UserCanEdit: bulk.Bool{Set: true}}
+	lockHide := bulk.PermissionEdit{AdminOnly: bulk.Bool{Set: true, Value: true}, UserCanEdit: bulk.Bool{Set: true}}
 	rows := make([]bulk.Row, 0, len(state)*10)
 	line := 1
 	for i, in := range state {
-		add := func(key string, v bulk.Value, perm bulk.PermChange) {
+		add := func(key string, v bulk.Value, perm bulk.PermissionEdit) {
 			line++
-			r := bulk.Row{Line: line, Key: key, Value: v, Perm: perm}
+			r := bulk.Row{Line: line, Key: key, Value: v, Permission: perm}
 			if byName {
 				r.IntegrationName = in.Name
 			} else {
@@ -60,16 +60,16 @@ func benchRows(state []bulk.Integration, byName bool) []bulk.Row {
 			}
 			rows = append(rows, r)
 		}
-		add("url", lit(fmt.Sprintf("https://bench-%d.example.invalid/v2", i)), bulk.PermChange{})
+		add("url", lit(fmt.Sprintf("https://bench-%d.example.invalid/v2", i)), bulk.PermissionEdit{})
 		add("blocklist", lit("a.com;b.com"), lockHide) // same value, new permission
 		add("apiKey", bulk.Value{Form: bulk.ValueLiteral, Text: "new-secret-key", Env: "VT_KEY"}, lockHide)
-		add("secret", lit("rotated"), bulk.PermChange{})
-		add("enabled", lit("yes"), bulk.PermChange{})
-		add("verbose", lit("true"), bulk.PermChange{}) // unchanged
-		add("maxResults", lit("250"), bulk.PermChange{})
-		add("timeout", bulk.Value{Form: bulk.ValueJSON, Text: "45"}, bulk.PermChange{})
-		add("minimumSeverity", lit("The High"), bulk.PermChange{})
-		add("categories", lit("malware; c2"), bulk.PermChange{})
+		add("secret", lit("rotated"), bulk.PermissionEdit{})
+		add("enabled", lit("yes"), bulk.PermissionEdit{})
+		add("verbose", lit("true"), bulk.PermissionEdit{}) // unchanged
+		add("maxResults", lit("250"), bulk.PermissionEdit{})
+		add("timeout", bulk.Value{Form: bulk.ValueJSON, Text: "45"}, bulk.PermissionEdit{})
+		add("minimumSeverity", lit("The High"), bulk.PermissionEdit{})
+		add("categories", lit("malware; c2"), bulk.PermissionEdit{})
 	}
 	return rows
 }
@@ -108,15 +108,15 @@ func BenchmarkExpand(b *testing.B) {
 			state[i].Options = append(state[i].Options, o)
 		}
 	}
-	lockHide := bulk.PermChange{AdminOnly: bulk.Bool{Set: true, Value: true}, UserCanEdit: bulk.Bool{Set: true}}
+	lockHide := bulk.PermissionEdit{AdminOnly: bulk.Bool{Set: true, Value: true}, UserCanEdit: bulk.Bool{Set: true}}
 	for _, bc := range []struct {
 		name    string
 		row     bulk.Row
 		changes int
 	}{
-		{"star-all-options", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", Perm: lockHide}, 40000},
-		{"star-passwords", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", OptionKind: bulk.KindPassword, Perm: lockHide}, 8000},
-		{"name-glob-one-key", bulk.Row{Line: 2, IntegrationName: "glob:bench 001*", Key: "apiKey", Perm: lockHide}, 100},
+		{"star-all-options", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", Permission: lockHide}, 40000},
+		{"star-passwords", bulk.Row{Line: 2, IntegrationID: "*", Key: "*", OptionKind: bulk.KindPassword, Permission: lockHide}, 8000},
+		{"name-glob-one-key", bulk.Row{Line: 2, IntegrationName: "glob:bench 001*", Key: "apiKey", Permission: lockHide}, 100},
 		{"exact-rows-same-as-star", bulk.Row{}, 40000},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -126,7 +126,7 @@ func BenchmarkExpand(b *testing.B) {
 				rows = rows[:0]
 				for _, in := range state {
 					for _, o := range in.Options {
-						rows = append(rows, bulk.Row{Line: len(rows) + 2, IntegrationID: in.ID, Key: o.Key, Perm: lockHide})
+						rows = append(rows, bulk.Row{Line: len(rows) + 2, IntegrationID: in.ID, Key: o.Key, Permission: lockHide})
 					}
 				}
 			}

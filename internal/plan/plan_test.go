@@ -22,9 +22,9 @@ func choices(vals ...string) []bulk.Choice {
 // one name and a stopped integration.
 func state() []bulk.Integration {
 	vt := bulk.Integration{ID: "virustotal_1", Name: "VirusTotal", Status: "running", Options: []bulk.Option{
-		{Key: "apiKey", Kind: bulk.KindPassword, Value: json.RawMessage(`"old-secret-key"`), Readable: true, Flags: bulk.Flags{AdminOnly: true}},
+		{Key: "apiKey", Kind: bulk.KindPassword, Value: json.RawMessage(`"old-secret-key"`), Readable: true, Permission: bulk.Permission{AdminOnly: true}},
 		{Key: "showNoDetections", Kind: bulk.KindBoolean, Value: json.RawMessage(`false`), Readable: true},
-		{Key: "blocklist", Kind: bulk.KindText, Value: json.RawMessage(`"a,b"`), Readable: true, Flags: bulk.Flags{UserCanEdit: true}},
+		{Key: "blocklist", Kind: bulk.KindText, Value: json.RawMessage(`"a,b"`), Readable: true, Permission: bulk.Permission{UserCanEdit: true}},
 	}}
 	cs := bulk.Integration{ID: "crowdstrike_1", Name: "CrowdStrike", Status: "running", Options: []bulk.Option{
 		{Key: "secret", Kind: bulk.KindPassword, Readable: false},
@@ -52,31 +52,31 @@ func TestBuildChanges(t *testing.T) {
 		send       string // JSON sent, "" for none
 		before     string
 		after      string
-		flags      bulk.Flags
+		flags      bulk.Permission
 		unreadable bool
 	}{
-		{"boolean word", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("Yes")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Flags{}, false},
-		{"boolean same", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("off")}, bulk.ActionUnchanged, `false`, `false`, `false`, bulk.Flags{}, false},
-		{"text verbatim", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit(" a,b\nc ")}, bulk.ActionUpdate, `" a,b\nc "`, `"a,b"`, `" a,b\nc "`, bulk.Flags{UserCanEdit: true}, false},
-		{"text same", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit("a,b")}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{UserCanEdit: true}, false},
-		{"json empty string", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`""`)}, bulk.ActionUpdate, `""`, `"a,b"`, `""`, bulk.Flags{UserCanEdit: true}, false},
-		{"json null clears", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`null`)}, bulk.ActionUpdate, `null`, `"a,b"`, `null`, bulk.Flags{UserCanEdit: true}, false},
-		{"permission only sends current value", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(true), UserCanEdit: set(false)}}, bulk.ActionUpdate, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{AdminOnly: true}, false},
-		{"permission already so", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(false), UserCanEdit: set(true)}}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Flags{UserCanEdit: true}, false},
-		{"password readable differs", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("new-secret")}, bulk.ActionUpdate, `"new-secret"`, Sensitive, Sensitive, bulk.Flags{AdminOnly: true}, false},
-		{"password readable same", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("old-secret-key")}, bulk.ActionUnchanged, `"old-secret-key"`, Sensitive, Sensitive, bulk.Flags{AdminOnly: true}, false},
-		{"password unreadable", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Value: lit("s3")}, bulk.ActionUpdate, `"s3"`, Unreadable, Sensitive, bulk.Flags{}, true},
-		{"password unreadable permission only leaves value out", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Perm: bulk.PermChange{AdminOnly: set(true)}}, bulk.ActionUpdate, ``, Unreadable, Unreadable, bulk.Flags{AdminOnly: true}, false},
-		{"number", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("12")}, bulk.ActionUpdate, `12`, `10`, `12`, bulk.Flags{}, false},
-		{"number same spelled differently", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("10.0")}, bulk.ActionUnchanged, `10.0`, `10`, `10.0`, bulk.Flags{}, false},
-		{"select by display", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("HIGH")}, bulk.ActionUpdate, `{"value":"high","display":"High"}`, `"low"`, `"high"`, bulk.Flags{}, false},
-		{"select same", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("low")}, bulk.ActionUnchanged, `{"value":"low","display":"Low"}`, `"low"`, `"low"`, bulk.Flags{}, false},
-		{"multi with comma value", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: lit("new; score,desc ;")}, bulk.ActionUpdate, `[{"value":"new","display":"New"},{"value":"score,desc","display":"Score,desc"}]`, `["new"]`, `["new","score,desc"]`, bulk.Flags{}, false},
-		{"multi json strings", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`["new"]`)}, bulk.ActionUnchanged, `[{"value":"new","display":"New"}]`, `["new"]`, `["new"]`, bulk.Flags{}, false},
-		{"multi json empty", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`[]`)}, bulk.ActionUpdate, `[]`, `["new"]`, `[]`, bulk.Flags{}, false},
-		{"name resolves", bulk.Row{IntegrationName: "virustotal", Key: "showNoDetections", Value: lit("true")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Flags{}, false},
-		{"id and matching name", bulk.Row{IntegrationID: "abuse_b", IntegrationName: "abuseipdb", Key: "maxAge", Value: lit("90")}, bulk.ActionUpdate, `90`, `30`, `90`, bulk.Flags{}, false},
-		{"env value is sensitive", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "x", Env: "BL"}}, bulk.ActionUpdate, `"x"`, Sensitive, Sensitive, bulk.Flags{UserCanEdit: true}, false},
+		{"boolean word", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("Yes")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Permission{}, false},
+		{"boolean same", bulk.Row{IntegrationID: "virustotal_1", Key: "showNoDetections", Value: lit("off")}, bulk.ActionUnchanged, `false`, `false`, `false`, bulk.Permission{}, false},
+		{"text verbatim", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit(" a,b\nc ")}, bulk.ActionUpdate, `" a,b\nc "`, `"a,b"`, `" a,b\nc "`, bulk.Permission{UserCanEdit: true}, false},
+		{"text same", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: lit("a,b")}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Permission{UserCanEdit: true}, false},
+		{"json empty string", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`""`)}, bulk.ActionUpdate, `""`, `"a,b"`, `""`, bulk.Permission{UserCanEdit: true}, false},
+		{"json null clears", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: js(`null`)}, bulk.ActionUpdate, `null`, `"a,b"`, `null`, bulk.Permission{UserCanEdit: true}, false},
+		{"permission only sends current value", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Permission: bulk.PermissionEdit{AdminOnly: set(true), UserCanEdit: set(false)}}, bulk.ActionUpdate, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Permission{AdminOnly: true}, false},
+		{"permission already so", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Permission: bulk.PermissionEdit{AdminOnly: set(false), UserCanEdit: set(true)}}, bulk.ActionUnchanged, `"a,b"`, `"a,b"`, `"a,b"`, bulk.Permission{UserCanEdit: true}, false},
+		{"password readable differs", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("new-secret")}, bulk.ActionUpdate, `"new-secret"`, bulk.SensitiveText, bulk.SensitiveText, bulk.Permission{AdminOnly: true}, false},
+		{"password readable same", bulk.Row{IntegrationID: "virustotal_1", Key: "apiKey", Value: lit("old-secret-key")}, bulk.ActionUnchanged, `"old-secret-key"`, bulk.SensitiveText, bulk.SensitiveText, bulk.Permission{AdminOnly: true}, false},
+		{"password unreadable", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Value: lit("s3")}, bulk.ActionUpdate, `"s3"`, bulk.UnreadableText, bulk.SensitiveText, bulk.Permission{}, true},
+		{"password unreadable permission only leaves value out", bulk.Row{IntegrationID: "crowdstrike_1", Key: "secret", Permission: bulk.PermissionEdit{AdminOnly: set(true)}}, bulk.ActionUpdate, ``, bulk.UnreadableText, bulk.UnreadableText, bulk.Permission{AdminOnly: true}, false},
+		{"number", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("12")}, bulk.ActionUpdate, `12`, `10`, `12`, bulk.Permission{}, false},
+		{"number same spelled differently", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: lit("10.0")}, bulk.ActionUnchanged, `10.0`, `10`, `10.0`, bulk.Permission{}, false},
+		{"select by display", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("HIGH")}, bulk.ActionUpdate, `{"value":"high","display":"High"}`, `"low"`, `"high"`, bulk.Permission{}, false},
+		{"select same", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: lit("low")}, bulk.ActionUnchanged, `{"value":"low","display":"Low"}`, `"low"`, `"low"`, bulk.Permission{}, false},
+		{"multi with comma value", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: lit("new; score,desc ;")}, bulk.ActionUpdate, `[{"value":"new","display":"New"},{"value":"score,desc","display":"Score,desc"}]`, `["new"]`, `["new","score,desc"]`, bulk.Permission{}, false},
+		{"multi json strings", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`["new"]`)}, bulk.ActionUnchanged, `[{"value":"new","display":"New"}]`, `["new"]`, `["new"]`, bulk.Permission{}, false},
+		{"multi json empty", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: js(`[]`)}, bulk.ActionUpdate, `[]`, `["new"]`, `[]`, bulk.Permission{}, false},
+		{"name resolves", bulk.Row{IntegrationName: "virustotal", Key: "showNoDetections", Value: lit("true")}, bulk.ActionUpdate, `true`, `false`, `true`, bulk.Permission{}, false},
+		{"id and matching name", bulk.Row{IntegrationID: "abuse_b", IntegrationName: "abuseipdb", Key: "maxAge", Value: lit("90")}, bulk.ActionUpdate, `90`, `30`, `90`, bulk.Permission{}, false},
+		{"env value is sensitive", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "x", Env: "BL"}}, bulk.ActionUpdate, `"x"`, bulk.SensitiveText, bulk.SensitiveText, bulk.Permission{UserCanEdit: true}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,13 +98,13 @@ func TestBuildChanges(t *testing.T) {
 			if c.Before != tt.before || c.After != tt.after {
 				t.Errorf("display %s → %s, want %s → %s", c.Before, c.After, tt.before, tt.after)
 			}
-			if c.AfterFlags != tt.flags {
-				t.Errorf("flags %+v, want %+v", c.AfterFlags, tt.flags)
+			if c.AfterPermission != tt.flags {
+				t.Errorf("flags %+v, want %+v", c.AfterPermission, tt.flags)
 			}
 			if c.Unreadable != tt.unreadable {
 				t.Errorf("unreadable %t, want %t", c.Unreadable, tt.unreadable)
 			}
-			if (tt.before == Sensitive || tt.after == Sensitive) && !c.Sensitive {
+			if (tt.before == bulk.SensitiveText || tt.after == bulk.SensitiveText) && !c.Sensitive {
 				t.Errorf("sensitive %t", c.Sensitive)
 			}
 		})
@@ -129,7 +129,7 @@ func TestBuildProblems(t *testing.T) {
 		{"bad multi item", bulk.Row{IntegrationID: "crowdstrike_1", Key: "statuses", Value: lit("new;gone")}, `"gone" is not a choice`},
 		{"json wrong type", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: js(`"10"`)}, "expected a JSON number"},
 		{"json select needs object", bulk.Row{IntegrationID: "crowdstrike_1", Key: "minimumSeverity", Value: js(`"low"`)}, "is a select"},
-		{"invalid pair with server flag", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(true)}}, "admin_only: the result would be admin-only and user-can-edit both true"},
+		{"invalid pair with server flag", bulk.Row{IntegrationID: "virustotal_1", Key: "blocklist", Permission: bulk.PermissionEdit{AdminOnly: set(true)}}, "admin_only: the result would be admin-only and user-can-edit both true"},
 		{"sensitive value not quoted", bulk.Row{IntegrationID: "crowdstrike_1", Key: "maxConcurrent", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "topsecret", Env: "N"}}, "the sensitive value is not a number"},
 	}
 	for _, tt := range tests {
@@ -207,7 +207,7 @@ func TestFingerprint(t *testing.T) {
 	}
 	for name, f := range map[string]func(*bulk.Integration){
 		"value":  func(in *bulk.Integration) { in.Options[2].Value = json.RawMessage(`"z"`) },
-		"flags":  func(in *bulk.Integration) { in.Options[2].Flags = bulk.Flags{} },
+		"flags":  func(in *bulk.Integration) { in.Options[2].Permission = bulk.Permission{} },
 		"status": func(in *bulk.Integration) { in.Status = "stopped" },
 		"masked": func(in *bulk.Integration) { in.Options[0].Readable = false },
 	} {
@@ -292,7 +292,7 @@ func TestBuildFailsClosed(t *testing.T) {
 		t.Fatalf("problems: %v", probs)
 	}
 	for _, c := range p.Targets[0].Changes {
-		if !c.Sensitive || c.Before != Sensitive && c.Before != Unreadable || c.After != Sensitive {
+		if !c.Sensitive || c.Before != bulk.SensitiveText && c.Before != bulk.UnreadableText || c.After != bulk.SensitiveText {
 			t.Errorf("line %d (%s): sensitive %v, shown %s → %s", c.Line, c.Key, c.Sensitive, c.Before, c.After)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
-var lockHide = bulk.PermChange{AdminOnly: set(true), UserCanEdit: set(false)}
+var lockHide = bulk.PermissionEdit{AdminOnly: set(true), UserCanEdit: set(false)}
 
 // planned is one change of a plan, as the selector tests look at it.
 type planned struct {
@@ -50,7 +50,7 @@ func TestSelectors(t *testing.T) {
 	}{
 		{
 			name: "every password option lock-hide",
-			rows: []bulk.Row{{Line: 2, IntegrationID: "*", Key: "*", OptionKind: bulk.KindPassword, Perm: lockHide}},
+			rows: []bulk.Row{{Line: 2, IntegrationID: "*", Key: "*", OptionKind: bulk.KindPassword, Permission: lockHide}},
 			want: []planned{
 				{"virustotal_1", "apiKey", 2, bulk.ActionUnchanged, `"old-secret-key"`, nil, nil},
 				{"crowdstrike_1", "secret", 2, bulk.ActionUpdate, ``, nil, nil},
@@ -219,7 +219,7 @@ func TestSelectorProblems(t *testing.T) {
 			[]string{`in.csv:2: integration_name: 2 integrations are named "AbuseIPDB": abuse_a, abuse_b; use integration_id to pick one, or integration_name glob:AbuseIPDB to change all of them`}},
 		{"an id with a name pattern that does not match it", []bulk.Row{{Line: 2, IntegrationID: "abuse_a", IntegrationName: "glob:Virus*", Key: "maxAge", Value: lit("1")}},
 			[]string{`in.csv:2: integration_name: "glob:Virus*" does not match integration abuse_a, which is named "AbuseIPDB" on this server`}},
-		{"the result flags of a selector", []bulk.Row{{Line: 2, IntegrationID: "*", Key: "blocklist", Perm: bulk.PermChange{AdminOnly: set(true)}}},
+		{"the result flags of a selector", []bulk.Row{{Line: 2, IntegrationID: "*", Key: "blocklist", Permission: bulk.PermissionEdit{AdminOnly: set(true)}}},
 			[]string{`in.csv:2: admin_only: the row cannot set 1 of the 1 options the row reaches (blocklist of virustotal_1 (text)): the result would be admin-only and user-can-edit both true`}},
 	}
 	for _, tt := range tests {

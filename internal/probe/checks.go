@@ -204,7 +204,7 @@ func integrations(o Observations) Finding {
 	f := Finding{Check: CheckIntegrations, Facts: map[string]any{
 		"seen": len(o.All), "running": running, "not_running": other, "scoped_key": o.Auth.Method == "api-key",
 	}}
-	f.Summary = fmt.Sprintf("%d %s seen: %d running, %d not running", len(o.All), plural(len(o.All), "integration", "integrations"), running, other)
+	f.Summary = fmt.Sprintf("%d %s seen: %d running, %d not running", len(o.All), bulk.Plural(len(o.All), "integration", "integrations"), running, other)
 	if o.Auth.Method == "api-key" {
 		f.Summary += "; an API key sees only the integrations it is scoped to, so the server may hold more"
 	}
@@ -576,7 +576,7 @@ func rateLimits(o Observations) Finding {
 		f.Hint = "keep --rate below the limit these headers give"
 	default:
 		f.Status = OK
-		f.Summary = fmt.Sprintf("no rate-limit header and no 429 in %s at --rate %g", plural(len(o.Exchanges), "1 request", fmt.Sprintf("%d requests", len(o.Exchanges))), o.Rate)
+		f.Summary = fmt.Sprintf("no rate-limit header and no 429 in %s at --rate %g", bulk.Plural(len(o.Exchanges), "1 request", fmt.Sprintf("%d requests", len(o.Exchanges))), o.Rate)
 	}
 	return f
 }
@@ -598,7 +598,7 @@ func serverErrors(o Observations, st stage) Finding {
 	}
 	if failed == 0 {
 		f.Status = OK
-		f.Summary = fmt.Sprintf("no 5xx answer and no dropped request in %s", plural(len(o.Exchanges), "1 request", fmt.Sprintf("%d requests", len(o.Exchanges))))
+		f.Summary = fmt.Sprintf("no 5xx answer and no dropped request in %s", bulk.Plural(len(o.Exchanges), "1 request", fmt.Sprintf("%d requests", len(o.Exchanges))))
 		return f
 	}
 	var parts []string
@@ -674,7 +674,7 @@ func writeCheck(o Observations, st stage) Finding {
 }
 
 func sameOption(a, b bulk.Option) bool {
-	return a.Flags == b.Flags && a.Readable == b.Readable && jsonEqual(a.Value, b.Value)
+	return a.Permission == b.Permission && a.Readable == b.Readable && jsonEqual(a.Value, b.Value)
 }
 
 // answers merges the shapes of the answers by endpoint and status.
@@ -712,19 +712,7 @@ func msNumber(d time.Duration) float64 {
 }
 
 // count says "1 option" or "3 options".
-func count(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
+func count(n int, word string) string { return fmt.Sprintf("%d %s", n, bulk.Plural(n, word, word+"s")) }
 
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))

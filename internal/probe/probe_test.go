@@ -313,11 +313,11 @@ func TestTLS(t *testing.T) {
 }
 
 func TestWriteCheck(t *testing.T) {
-	before := bulk.Option{Key: "url", Kind: bulk.KindText, Readable: true, Value: json.RawMessage(`"https://x"`), Flags: bulk.Flags{AdminOnly: true}}
+	before := bulk.Option{Key: "url", Kind: bulk.KindText, Readable: true, Value: json.RawMessage(`"https://x"`), Permission: bulk.Permission{AdminOnly: true}}
 	same := before
 	same.Value = json.RawMessage(` "https://x" `)
 	other := before
-	other.Flags = bulk.Flags{}
+	other.Permission = bulk.Permission{}
 	cases := []struct {
 		name   string
 		w      *WriteCheck

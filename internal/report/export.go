@@ -28,8 +28,8 @@ func ExportCSV(w io.Writer, ins []bulk.Integration, opt ExportOptions) error {
 			if o.Readable && (opt.Secrets || !o.Sensitive()) {
 				rec.Value = restoreCell(o.Kind, o.Value)
 			}
-			if o.Flags.Valid() {
-				rec.Permission = o.Flags.Permission()
+			if o.Permission.Valid() {
+				rec.Permission = o.Permission.String()
 			}
 			if rec.Value == "" && rec.Permission == "" {
 				continue

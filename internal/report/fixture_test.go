@@ -22,9 +22,9 @@ const (
 )
 
 var (
-	lockHide     = bulk.Flags{AdminOnly: true}
-	lockShow     = bulk.Flags{}
-	userProvides = bulk.Flags{UserCanEdit: true}
+	lockHide     = bulk.Permission{AdminOnly: true}
+	lockShow     = bulk.Permission{}
+	userProvides = bulk.Permission{UserCanEdit: true}
 )
 
 func jsonOf(v any) json.RawMessage {
@@ -50,14 +50,14 @@ type opt struct {
 	want    any    // nil: keep the value
 	before  string
 	after   string
-	from    bulk.Flags
-	to      *bulk.Flags
+	from    bulk.Permission
+	to      *bulk.Permission
 	perm    string // permission cell
 	flagRow bool   // the row used admin_only/user_can_edit
 }
 
 func (o opt) change() bulk.Change {
-	r := bulk.Row{Line: o.line, Key: o.key, Cell: o.cell, PermCell: o.perm, Merged: o.merged}
+	r := bulk.Row{Line: o.line, Key: o.key, Cell: o.cell, PermissionCell: o.perm, Merged: o.merged}
 	switch {
 	case o.cell == "":
 	case o.env != "":
@@ -71,16 +71,16 @@ func (o opt) change() bulk.Change {
 	if o.to != nil {
 		to = *o.to
 		if o.flagRow {
-			r.Perm.AdminOnly = bulk.Bool{Set: true, Value: to.AdminOnly}
+			r.Permission.AdminOnly = bulk.Bool{Set: true, Value: to.AdminOnly}
 		} else {
 			p, _ := bulk.ParsePermission(o.perm)
-			r.Perm = bulk.PermChange{AdminOnly: bulk.Bool{Set: true, Value: p.AdminOnly}, UserCanEdit: bulk.Bool{Set: true, Value: p.UserCanEdit}}
+			r.Permission = bulk.PermissionEdit{AdminOnly: bulk.Bool{Set: true, Value: p.AdminOnly}, UserCanEdit: bulk.Bool{Set: true, Value: p.UserCanEdit}}
 		}
 	}
 	c := bulk.Change{
 		Line: o.line, Merged: o.merged, Key: o.key, Kind: o.kind,
-		Sensitive:   o.kind == bulk.KindPassword || o.env != "",
-		BeforeFlags: o.from, AfterFlags: to, FlagsChange: o.from != to,
+		Sensitive:        o.kind == bulk.KindPassword || o.env != "",
+		BeforePermission: o.from, AfterPermission: to, PermissionChanges: o.from != to,
 		Before: o.before, After: o.after, Row: r,
 	}
 	if o.current != nil {
@@ -96,13 +96,13 @@ func (o opt) change() bulk.Change {
 		c.Send = c.Current
 	}
 	c.Action = bulk.ActionUnchanged
-	if c.ValueChanges || c.FlagsChange {
+	if c.ValueChanges || c.PermissionChanges {
 		c.Action = bulk.ActionUpdate
 	}
 	return c
 }
 
-func flags(f bulk.Flags) *bulk.Flags { return &f }
+func flags(f bulk.Permission) *bulk.Permission { return &f }
 
 const (
 	idVT    = "virustotal_node_18_1725278818"

@@ -112,13 +112,13 @@ func failedValue(c bulk.Change) (string, bool) {
 
 // requestedPermission is the row's permission column as a permission word.
 func requestedPermission(c bulk.Change) string {
-	if f, ok := bulk.ParsePermission(c.Row.PermCell); ok && c.Row.PermCell != "" {
-		return f.Permission()
+	if f, ok := bulk.ParsePermission(c.Row.PermissionCell); ok && c.Row.PermissionCell != "" {
+		return f.String()
 	}
-	if c.Row.Perm.Empty() {
+	if c.Row.Permission.Empty() {
 		return ""
 	}
-	return c.AfterFlags.Permission()
+	return c.AfterPermission.String()
 }
 
 // nameCell is an integration name for the input format: left out when a spreadsheet would
@@ -158,8 +158,8 @@ func BackupCSV(w io.Writer, r Run, secrets bool) error {
 				continue
 			}
 			value, note := backupValue(c, secrets)
-			perm := c.BeforeFlags.Permission()
-			if !c.BeforeFlags.Valid() {
+			perm := c.BeforePermission.String()
+			if !c.BeforePermission.Valid() {
 				if value == "" {
 					continue
 				}

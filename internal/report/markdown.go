@@ -53,7 +53,7 @@ func (c *capped) note(what string) {
 	if !c.cut {
 		return
 	}
-	c.b.WriteString("\n> [!NOTE]\n> This summary is cut to fit a comment: " + plural(c.left, "more row") +
+	c.b.WriteString("\n> [!NOTE]\n> This summary is cut to fit a comment: " + itoa(c.left) + " " + bulk.Plural(c.left, "more row", "more rows") +
 		" not shown. " + what + "\n")
 }
 
@@ -71,12 +71,12 @@ func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
 
 	title := "no changes"
 	if n.Updates > 0 {
-		title = plural(n.Changed, "integration") + " to update"
+		title = itoa(n.Changed) + " " + bulk.Plural(n.Changed, "integration", "integrations") + " to update"
 	}
 	b.WriteString("### polarity-bulk plan: " + title + "\n\n")
 	fmt.Fprintf(b, "**%d** %s to update, **%d** unchanged · **%d** %s to update, **%d** unchanged\n\n",
-		n.Changed, word(n.Changed, "integration"), n.Integrations-n.Changed,
-		n.Updates, word(n.Updates, "option"), n.Unchanged)
+		n.Changed, bulk.Plural(n.Changed, "integration", "integrations"), n.Integrations-n.Changed,
+		n.Updates, bulk.Plural(n.Updates, "option", "options"), n.Unchanged)
 
 	var stopped []string
 	for _, t := range p.Targets {
@@ -90,7 +90,7 @@ func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
 		if len(stopped) > show {
 			list += fmt.Sprintf(" and %d more", len(stopped)-show)
 		}
-		b.WriteString("> [!WARNING]\n> " + plural(len(stopped), "integration") + " with changes " + isAre(len(stopped)) +
+		b.WriteString("> [!WARNING]\n> " + itoa(len(stopped)) + " " + bulk.Plural(len(stopped), "integration", "integrations") + " with changes " + bulk.Plural(len(stopped), "is", "are") +
 			" not running: the server will refuse these changes: " + list + "\n\n")
 	}
 	b.WriteString(planMetaLine(m) + "\n\n")
@@ -126,7 +126,7 @@ func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
 				}
 			}
 		}
-		opened := c.add("\n<details><summary>" + plural(n.Unchanged, "option") + " unchanged in " + plural(ints, "integration") +
+		opened := c.add("\n<details><summary>" + itoa(n.Unchanged) + " " + bulk.Plural(n.Unchanged, "option", "options") + " unchanged in " + itoa(ints) + " " + bulk.Plural(ints, "integration", "integrations") +
 			"</summary>\n\n| integration | options |\n|---|---|\n")
 		for _, t := range p.Targets {
 			var keys []string
@@ -182,17 +182,17 @@ func mdChange(c bulk.Change) string {
 	if c.ValueChanges {
 		switch {
 		case isSecret(c) && c.Unreadable:
-			parts = append(parts, sensitive+" will be set (current value unreadable)")
+			parts = append(parts, bulk.SensitiveText+" will be set "+bulk.UnreadableText)
 		case isSecret(c):
-			parts = append(parts, sensitive+" will change")
+			parts = append(parts, bulk.SensitiveText+" will change")
 		case c.Unreadable:
-			parts = append(parts, "will be set to "+mdCode(after(c), true)+" (current value unreadable)")
+			parts = append(parts, "will be set to "+mdCode(after(c), true)+" "+bulk.UnreadableText)
 		default:
 			parts = append(parts, mdCode(before(c), true)+" → "+mdCode(after(c), true))
 		}
 	}
-	if c.FlagsChange {
-		parts = append(parts, "permission "+permText(c.BeforeFlags)+" → "+permText(c.AfterFlags))
+	if c.PermissionChanges {
+		parts = append(parts, "permission "+c.BeforePermission.String()+" → "+c.AfterPermission.String())
 	}
 	if len(parts) == 0 {
 		return "will be sent again"
@@ -267,20 +267,6 @@ func short(h string) string {
 	return h
 }
 
-func word(n int, w string) string {
-	if n == 1 {
-		return w
-	}
-	return w + "s"
-}
-
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
-	}
-	return "are"
-}
-
 // SummaryMarkdown writes summary.md: the outcome of an apply as a step summary or comment.
 // Totals by status for integrations and rows come first, then an interruption or
 // verification warning, then the failed and not-attempted integrations with their errors,
@@ -303,8 +289,8 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 	}
 	b.WriteString("\n")
 	if r.Interrupted {
-		b.WriteString("> [!CAUTION]\n> The run was interrupted: " + plural(ints.NotAttempted, "integration") + " " +
-			isAre(ints.NotAttempted) + " not attempted. Continue with `polarity-bulk apply --resume` on this report directory.\n\n")
+		b.WriteString("> [!CAUTION]\n> The run was interrupted: " + itoa(ints.NotAttempted) + " " + bulk.Plural(ints.NotAttempted, "integration", "integrations") + " " +
+			bulk.Plural(ints.NotAttempted, "is", "are") + " not attempted. Continue with `polarity-bulk apply --resume` on this report directory.\n\n")
 	}
 	var unverified []string
 	for _, res := range results {
@@ -320,10 +306,10 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 		if len(unverified) > show {
 			list += fmt.Sprintf(" and %d more", len(unverified)-show)
 		}
-		b.WriteString("> [!WARNING]\n> " + plural(len(unverified), "option") + " read back different from what was sent: " + list + "\n\n")
+		b.WriteString("> [!WARNING]\n> " + itoa(len(unverified)) + " " + bulk.Plural(len(unverified), "option", "options") + " read back different from what was sent: " + list + "\n\n")
 	}
 	if n := unknownVerified(results); n > 0 {
-		b.WriteString("> [!NOTE]\n> " + plural(n, "option") + " could not be verified: the server does not show " +
+		b.WriteString("> [!NOTE]\n> " + itoa(n) + " " + bulk.Plural(n, "option", "options") + " could not be verified: the server does not show " +
 			"the value (a masked password), so only the permission was read back; check that the new value works.\n\n")
 	}
 	b.WriteString(runMetaLine(r) + "\n\n")
@@ -390,7 +376,7 @@ func summaryTitle(ints tally, interrupted bool) string {
 		parts = append(parts, "interrupted")
 	}
 	if ints.Applied > 0 {
-		parts = append(parts, plural(ints.Applied, "integration")+" applied")
+		parts = append(parts, itoa(ints.Applied)+" "+bulk.Plural(ints.Applied, "integration", "integrations")+" applied")
 	}
 	if ints.Failed > 0 {
 		parts = append(parts, strconv.Itoa(ints.Failed)+" failed")

@@ -14,7 +14,7 @@ import (
 
 // PlanMeta is what plan.json and plan.md record besides the plan itself.
 type PlanMeta struct {
-	Tool    string    // tool version, e.g. "v1.2.0"
+	Tool    string    // tool version as `version` prints it, e.g. "v1.2.0" or "(devel)"
 	Rev     string    // VCS revision the tool was built from; "" when unknown
 	File    string    // CSV path as given; "-" is standard input
 	SHA256  string    // hex SHA-256 of the CSV's bytes
@@ -143,12 +143,12 @@ func planOption(c bulk.Change) PlanOption {
 		Sensitive:         isSecret(c),
 		Action:            string(c.Action),
 		ValueChanges:      c.ValueChanges,
-		PermissionChanges: c.FlagsChange,
+		PermissionChanges: c.PermissionChanges,
 		CurrentUnreadable: c.Unreadable,
 		Before:            before(c),
 		After:             after(c),
-		PermissionBefore:  permText(c.BeforeFlags),
-		PermissionAfter:   permText(c.AfterFlags),
+		PermissionBefore:  c.BeforePermission.String(),
+		PermissionAfter:   c.AfterPermission.String(),
 	}
 }
 

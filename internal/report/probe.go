@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/probe"
 )
 
@@ -41,7 +42,7 @@ func ProbeText(w io.Writer, r probe.Report) error {
 		if len(probs) == 1 {
 			them = "it"
 		}
-		fmt.Fprintf(&b, "Result: %s (%s): fix %s before plan or apply.\n", plural(len(probs), "problem"), strings.Join(names, ", "), them)
+		fmt.Fprintf(&b, "Result: %s (%s): fix %s before plan or apply.\n", itoa(len(probs))+" "+bulk.Plural(len(probs), "problem", "problems"), strings.Join(names, ", "), them)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -1,8 +1,9 @@
 // Package report renders plans and apply results for people and for machines: the stdout diff,
 // plan.json and plan.md of `plan`, and the report directory of `apply` (SPEC.md section 4).
 //
-// Every renderer is pure: values in, bytes out, no clock, no network, no goroutines. WriteDir
-// is the one function that touches the file system.
+// Every renderer is pure: values in, bytes out, no clock, no network, no goroutines. Only
+// dir.go touches the file system: WriteDir and WriteFile write (through a temporary name),
+// CheckDir, OpenRegular and OpenInput refuse links and other files that are not regular.
 //
 // Secrets (SPEC.md section 5). A change is sensitive when bulk.Change.Sensitive is set or its
 // value comes from ${NAME}. For such a change no renderer prints Row.Cell, Row.Value.Text,
@@ -34,13 +35,10 @@ const (
 	kindResults = "polarity-bulk results"
 )
 
-// sensitive is how every renderer shows a secret value.
-const sensitive = "(sensitive)"
-
 // Run is everything an apply report says: the run's metadata, the plan it applied and the
 // result of every integration.
 type Run struct {
-	Tool   string // tool version, e.g. "polarity-bulk 1.2.0"
+	Tool   string // tool version as `version` prints it, e.g. "v1.2.0" or "(devel)"
 	Server string // server base URL
 	Input  string // CSV path as given; "-" is standard input
 	SHA256 string // hex SHA-256 of the CSV
@@ -80,7 +78,7 @@ func (r Run) results() []bulk.Result {
 			}
 			continue
 		}
-		out = append(out, missing(t))
+		out = append(out, bulk.Settle(t, bulk.StatusNotAttempted, "")) // never reached
 	}
 	for i, res := range r.Results {
 		if !used[i] {
@@ -88,22 +86,6 @@ func (r Run) results() []bulk.Result {
 		}
 	}
 	return out
-}
-
-// missing is the result of a target the run never reached.
-func missing(t bulk.Target) bulk.Result {
-	res := bulk.Result{ID: t.ID, Name: t.Name, Status: bulk.StatusUnchanged}
-	if t.Updates() {
-		res.Status = bulk.StatusNotAttempted
-	}
-	for _, c := range t.Changes {
-		st := bulk.StatusUnchanged
-		if c.Action == bulk.ActionUpdate {
-			st = bulk.StatusNotAttempted
-		}
-		res.Options = append(res.Options, bulk.OptionResult{Change: c, Status: st})
-	}
-	return res
 }
 
 // optionStatus is an option's status, falling back to its integration's when the option has
@@ -169,14 +151,14 @@ func isSecret(c bulk.Change) bool { return c.Sensitive || c.Row.Value.Env != "" 
 // planner bug cannot leak one through a report.
 func before(c bulk.Change) string {
 	if isSecret(c) {
-		return sensitive
+		return bulk.SensitiveText
 	}
 	return c.Before
 }
 
 func after(c bulk.Change) string {
 	if isSecret(c) {
-		return sensitive
+		return bulk.SensitiveText
 	}
 	return c.After
 }
@@ -209,23 +191,12 @@ func overText(c bulk.Change) string {
 	return "; over " + linesText(bulk.Change{Line: c.Overrides[0], Merged: c.Overrides[1:]})
 }
 
-// permText names flags the way the CSV does.
-func permText(f bulk.Flags) string { return f.Permission() }
-
 // inputName says where the CSV came from.
 func inputName(path string) string {
 	if path == "-" || path == "" {
 		return "standard input"
 	}
 	return path
-}
-
-// plural returns "1 integration" or "2 integrations".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // printable makes a value safe for a terminal or a one-line cell: line breaks and control
@@ -242,7 +213,7 @@ func printable(s string, limit int) string {
 	for i, r := range s {
 		if limit > 0 && n == limit {
 			rest := utf8.RuneCountInString(s[i:])
-			b.WriteString("… (" + plural(rest, "more character") + ")")
+			b.WriteString("… (" + itoa(rest) + " " + bulk.Plural(rest, "more character", "more characters") + ")")
 			break
 		}
 		n++
@@ -303,7 +274,7 @@ type redactor struct{ set *secret.Set }
 // newRedactor collects the secret values of every sensitive change: the cell, the value text,
 // the value to send and the current value, and the strings inside the JSON ones.
 func newRedactor(p bulk.Plan, results []bulk.Result) redactor {
-	set := secret.NewSet(sensitive)
+	set := secret.NewSet(bulk.SensitiveText)
 	addJSON := func(raw json.RawMessage) {
 		if len(raw) == 0 {
 			return

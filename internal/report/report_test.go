@@ -418,21 +418,21 @@ func TestFailedRows(t *testing.T) {
 	}
 
 	// Permissions come out as words, whatever the row used.
-	ch := func(perm string, p bulk.PermChange, after bulk.Flags) bulk.Change {
-		return bulk.Change{Row: bulk.Row{PermCell: perm, Perm: p}, AfterFlags: after}
+	ch := func(perm string, p bulk.PermissionEdit, after bulk.Permission) bulk.Change {
+		return bulk.Change{Row: bulk.Row{PermissionCell: perm, Permission: p}, AfterPermission: after}
 	}
 	set := func(b bool) bulk.Bool { return bulk.Bool{Set: true, Value: b} }
 	for _, tt := range []struct {
 		c    bulk.Change
 		want string
 	}{
-		{ch("", bulk.PermChange{}, lockShow), ""},
-		{ch("Lock and hide option for all users", bulk.PermChange{AdminOnly: set(true), UserCanEdit: set(false)}, lockHide), "lock-hide"},
-		{ch("USER-PROVIDES", bulk.PermChange{AdminOnly: set(false), UserCanEdit: set(true)}, userProvides), "user-provides"},
-		{ch("", bulk.PermChange{AdminOnly: set(false)}, lockShow), "lock-show"},
+		{ch("", bulk.PermissionEdit{}, lockShow), ""},
+		{ch("Lock and hide option for all users", bulk.PermissionEdit{AdminOnly: set(true), UserCanEdit: set(false)}, lockHide), "lock-hide"},
+		{ch("USER-PROVIDES", bulk.PermissionEdit{AdminOnly: set(false), UserCanEdit: set(true)}, userProvides), "user-provides"},
+		{ch("", bulk.PermissionEdit{AdminOnly: set(false)}, lockShow), "lock-show"},
 	} {
 		if got := requestedPermission(tt.c); got != tt.want {
-			t.Errorf("requestedPermission(%q) = %q, want %q", tt.c.Row.PermCell, got, tt.want)
+			t.Errorf("requestedPermission(%q) = %q, want %q", tt.c.Row.PermissionCell, got, tt.want)
 		}
 	}
 }
@@ -620,18 +620,18 @@ func bigPlan(n, m int) bulk.Plan {
 				Line: 2 + i*m + j, Key: "option" + itoa(j), Kind: bulk.KindText,
 				Action: bulk.ActionUpdate, ValueChanges: true,
 				Before: `"https://old.example.com/path/` + itoa(j) + `"`, After: `"https://new.example.com/path/` + itoa(j) + `"`,
-				BeforeFlags: lockShow, AfterFlags: lockHide, FlagsChange: j%4 == 0,
+				BeforePermission: lockShow, AfterPermission: lockHide, PermissionChanges: j%4 == 0,
 				Send:    bulk.NewPayload(json.RawMessage(`"https://new.example.com/path/x"`)),
 				Current: bulk.NewPayload(json.RawMessage(`"https://old.example.com/path/x"`)),
 			}
 			c.Row = bulk.Row{Line: c.Line, IntegrationID: t.ID, Key: c.Key, Cell: "https://new.example.com/path/x", Value: bulk.Value{Form: bulk.ValueLiteral, Text: "https://new.example.com/path/x"}}
 			switch j % 3 {
 			case 1:
-				c.Kind, c.Sensitive, c.Before, c.After = bulk.KindPassword, true, sensitive, sensitive
+				c.Kind, c.Sensitive, c.Before, c.After = bulk.KindPassword, true, bulk.SensitiveText, bulk.SensitiveText
 				c.Row.Cell = "S3CRET-big-" + itoa(i)
 				c.Row.Value.Text = c.Row.Cell
 			case 2:
-				c.Action, c.ValueChanges, c.FlagsChange = bulk.ActionUnchanged, false, false
+				c.Action, c.ValueChanges, c.PermissionChanges = bulk.ActionUnchanged, false, false
 			}
 			t.Changes = append(t.Changes, c)
 		}

@@ -111,9 +111,9 @@ func ResultsJSON(w io.Writer, r Run) error {
 			ri.Options[j] = resultOption{
 				Key: c.Key, Line: c.Line, MergedLines: c.Merged, Kind: string(c.Kind), Sensitive: isSecret(c),
 				Action: string(c.Action), Status: optionStatus(res, o),
-				ValueChanges: c.ValueChanges, PermissionChanges: c.FlagsChange,
+				ValueChanges: c.ValueChanges, PermissionChanges: c.PermissionChanges,
 				Before: before(c), After: after(c),
-				PermissionBefore: permText(c.BeforeFlags), PermissionAfter: permText(c.AfterFlags),
+				PermissionBefore: c.BeforePermission.String(), PermissionAfter: c.AfterPermission.String(),
 				Verified: o.Verified, Error: x.text(o.Error),
 			}
 		}

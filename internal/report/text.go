@@ -75,18 +75,14 @@ func PlanText(w io.Writer, p bulk.Plan, color bool) error {
 	case n.Integrations == 0:
 		line{{"No changes: the plan is empty.", styleBold}}.write(&b, color)
 	case n.Updates == 0:
-		line{{"No changes: " + plural(n.Integrations, "integration") + ", " + plural(n.Options, "option") + " already as asked.", styleBold}}.write(&b, color)
+		line{{"No changes: " + itoa(n.Integrations) + " " + bulk.Plural(n.Integrations, "integration", "integrations") + ", " + itoa(n.Options) + " " + bulk.Plural(n.Options, "option", "options") + " already as asked.", styleBold}}.write(&b, color)
 	default:
-		line{{"Plan: " + plural(n.Changed, "integration") + " to update, " + itoa(n.Integrations-n.Changed) + " unchanged; " +
-			plural(n.Updates, "option") + " to update, " + itoa(n.Unchanged) + " unchanged.", styleBold}}.write(&b, color)
+		line{{"Plan: " + itoa(n.Changed) + " " + bulk.Plural(n.Changed, "integration", "integrations") + " to update, " + itoa(n.Integrations-n.Changed) + " unchanged; " +
+			itoa(n.Updates) + " " + bulk.Plural(n.Updates, "option", "options") + " to update, " + itoa(n.Unchanged) + " unchanged.", styleBold}}.write(&b, color)
 	}
 	b.WriteByte('\n')
 	if notRunning > 0 {
-		verb := "is"
-		if notRunning > 1 {
-			verb = "are"
-		}
-		line{{"WARNING: " + plural(notRunning, "integration") + " with changes " + verb + " not running: the server will refuse these changes.", styleWarning}}.write(&b, color)
+		line{{"WARNING: " + itoa(notRunning) + " " + bulk.Plural(notRunning, "integration", "integrations") + " with changes " + bulk.Plural(notRunning, "is", "are") + " not running: the server will refuse these changes.", styleWarning}}.write(&b, color)
 		b.WriteByte('\n')
 	}
 
@@ -118,7 +114,7 @@ func targetName(id, name string) string {
 }
 
 func unchangedTarget(t bulk.Target) line {
-	l := line{{"=", styleFaint}, {" " + targetName(t.ID, t.Name) + ": " + plural(len(t.Changes), "option") + " unchanged", ""}}
+	l := line{{"=", styleFaint}, {" " + targetName(t.ID, t.Name) + ": " + itoa(len(t.Changes)) + " " + bulk.Plural(len(t.Changes), "option", "options") + " unchanged", ""}}
 	if ls := allLines(t.Changes); ls != "" {
 		var over bulk.Change // the lines these changes won over, if any
 		for _, c := range t.Changes {
@@ -202,20 +198,20 @@ func describe(c bulk.Change) line {
 	if c.ValueChanges {
 		switch {
 		case isSecret(c) && c.Unreadable:
-			l = line{{sensitive + " will be set (current value unreadable)", ""}}
+			l = line{{bulk.SensitiveText + " will be set " + bulk.UnreadableText, ""}}
 		case isSecret(c):
-			l = line{{sensitive + " will change", ""}}
+			l = line{{bulk.SensitiveText + " will change", ""}}
 		case c.Unreadable:
-			l = line{{"will be set to ", ""}, {printable(after(c), textValueLimit), styleGreen}, {" (current value unreadable)", ""}}
+			l = line{{"will be set to ", ""}, {printable(after(c), textValueLimit), styleGreen}, {" " + bulk.UnreadableText, ""}}
 		default:
 			l = line{{printable(before(c), textValueLimit), styleRed}, {" → ", ""}, {printable(after(c), textValueLimit), styleGreen}}
 		}
 	}
-	if c.FlagsChange {
+	if c.PermissionChanges {
 		if len(l) > 0 {
 			l = append(l, seg{"; ", ""})
 		}
-		l = append(l, seg{"permission ", ""}, seg{permText(c.BeforeFlags), styleRed}, seg{" → ", ""}, seg{permText(c.AfterFlags), styleGreen})
+		l = append(l, seg{"permission ", ""}, seg{c.BeforePermission.String(), styleRed}, seg{" → ", ""}, seg{c.AfterPermission.String(), styleGreen})
 	}
 	if len(l) == 0 {
 		// An update that changes neither: the planner sends it anyway, so say so.

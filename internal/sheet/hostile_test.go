@@ -197,13 +197,13 @@ func TestOptionsCollision(t *testing.T) {
 func TestRowStore(t *testing.T) {
 	t.Parallel()
 	kinds := []bulk.Row{
-		{IntegrationID: "a", Key: "k", Value: lit("v"), Cell: "v", Perm: lockHide, PermCell: "Lock-Hide"},
-		{IntegrationName: "VT", Key: "k", Value: keep, Perm: bulk.PermChange{UserCanEdit: set(false)}},
+		{IntegrationID: "a", Key: "k", Value: lit("v"), Cell: "v", Permission: lockHide, PermissionCell: "Lock-Hide"},
+		{IntegrationName: "VT", Key: "k", Value: keep, Permission: bulk.PermissionEdit{UserCanEdit: set(false)}},
 		{IntegrationID: "a", IntegrationName: "VT", Key: "k", Cell: "${VT_KEY}",
 			Value: bulk.Value{Form: bulk.ValueLiteral, Text: "secret", Env: "VT_KEY"}},
 		{IntegrationID: "a", Key: "k", Cell: `json:["x"]`, Value: bulk.Value{Form: bulk.ValueJSON, Text: `["x"]`},
-			Perm: bulk.PermChange{AdminOnly: set(true)}},
-		{IntegrationID: "a", Key: "ключ", Cell: "é\nmulti", Value: lit("é\nmulti"), Perm: userProvides},
+			Permission: bulk.PermissionEdit{AdminOnly: set(true)}},
+		{IntegrationID: "a", Key: "ключ", Cell: "é\nmulti", Value: lit("é\nmulti"), Permission: userProvides},
 	}
 	var s rowStore
 	n := 3*rowChunk + 7

@@ -40,9 +40,9 @@ func read(t *testing.T, in string) ([]bulk.Row, bulk.Problems) {
 func set(v bool) bulk.Bool { return bulk.Bool{Set: true, Value: v} }
 
 var (
-	lockHide     = bulk.PermChange{AdminOnly: set(true), UserCanEdit: set(false)}
-	lockShow     = bulk.PermChange{AdminOnly: set(false), UserCanEdit: set(false)}
-	userProvides = bulk.PermChange{AdminOnly: set(false), UserCanEdit: set(true)}
+	lockHide     = bulk.PermissionEdit{AdminOnly: set(true), UserCanEdit: set(false)}
+	lockShow     = bulk.PermissionEdit{AdminOnly: set(false), UserCanEdit: set(false)}
+	userProvides = bulk.PermissionEdit{AdminOnly: set(false), UserCanEdit: set(true)}
 	keep         = bulk.Value{Form: bulk.ValueKeep}
 )
 
@@ -52,7 +52,7 @@ func lit(s string) bulk.Value { return bulk.Value{Form: bulk.ValueLiteral, Text:
 func showRow(r bulk.Row) string {
 	return fmt.Sprintf("{line %d id %q name %q key %q value %d/%q/env %q perm %+v cell %q permcell %q merged %v}",
 		r.Line, r.IntegrationID, r.IntegrationName, r.Key, r.Value.Form, r.Value.Text, r.Value.Env,
-		r.Perm, r.Cell, r.PermCell, r.Merged)
+		r.Permission, r.Cell, r.PermissionCell, r.Merged)
 }
 
 func TestReadValid(t *testing.T) {
@@ -66,15 +66,15 @@ func TestReadValid(t *testing.T) {
 			name: "bom and crlf",
 			in:   "\ufeffintegration_id,option_key,value,permission\r\nvt_1,apiKey,abc,lock-hide\r\nvt_2,apiKey,,lock-show\r\n",
 			want: []bulk.Row{
-				{Line: 2, IntegrationID: "vt_1", Key: "apiKey", Value: lit("abc"), Perm: lockHide, Cell: "abc", PermCell: "lock-hide"},
-				{Line: 3, IntegrationID: "vt_2", Key: "apiKey", Value: keep, Perm: lockShow, PermCell: "lock-show"},
+				{Line: 2, IntegrationID: "vt_1", Key: "apiKey", Value: lit("abc"), Permission: lockHide, Cell: "abc", PermissionCell: "lock-hide"},
+				{Line: 3, IntegrationID: "vt_2", Key: "apiKey", Value: keep, Permission: lockShow, PermissionCell: "lock-show"},
 			},
 		},
 		{
 			name: "header spellings",
 			in:   " Integration ID ,OPTION-KEY,Value,Admin Only,user-can-edit,Comment\nvt_1,url,https://x,no,YES,note\n",
 			want: []bulk.Row{
-				{Line: 2, IntegrationID: "vt_1", Key: "url", Value: lit("https://x"), Perm: userProvides, Cell: "https://x"},
+				{Line: 2, IntegrationID: "vt_1", Key: "url", Value: lit("https://x"), Permission: userProvides, Cell: "https://x"},
 			},
 		},
 		{
@@ -103,12 +103,12 @@ func TestReadValid(t *testing.T) {
 				"a,k5,lock and show option for all users\n" +
 				"a,k6,USER PROVIDES OPTION VALUE\n",
 			want: []bulk.Row{
-				{Line: 2, IntegrationID: "a", Key: "k1", Value: keep, Perm: lockHide, PermCell: "LOCK-HIDE"},
-				{Line: 3, IntegrationID: "a", Key: "k2", Value: keep, Perm: lockShow, PermCell: " lock-show "},
-				{Line: 4, IntegrationID: "a", Key: "k3", Value: keep, Perm: userProvides, PermCell: "User-Provides"},
-				{Line: 5, IntegrationID: "a", Key: "k4", Value: keep, Perm: lockHide, PermCell: "Lock and hide option for all users"},
-				{Line: 6, IntegrationID: "a", Key: "k5", Value: keep, Perm: lockShow, PermCell: "lock and show option for all users"},
-				{Line: 7, IntegrationID: "a", Key: "k6", Value: keep, Perm: userProvides, PermCell: "USER PROVIDES OPTION VALUE"},
+				{Line: 2, IntegrationID: "a", Key: "k1", Value: keep, Permission: lockHide, PermissionCell: "LOCK-HIDE"},
+				{Line: 3, IntegrationID: "a", Key: "k2", Value: keep, Permission: lockShow, PermissionCell: " lock-show "},
+				{Line: 4, IntegrationID: "a", Key: "k3", Value: keep, Permission: userProvides, PermissionCell: "User-Provides"},
+				{Line: 5, IntegrationID: "a", Key: "k4", Value: keep, Permission: lockHide, PermissionCell: "Lock and hide option for all users"},
+				{Line: 6, IntegrationID: "a", Key: "k5", Value: keep, Permission: lockShow, PermissionCell: "lock and show option for all users"},
+				{Line: 7, IntegrationID: "a", Key: "k6", Value: keep, Permission: userProvides, PermissionCell: "USER PROVIDES OPTION VALUE"},
 			},
 		},
 		{
@@ -120,11 +120,11 @@ func TestReadValid(t *testing.T) {
 				"a,k4,0,1\n" +
 				"a,k5,Yes,No\n",
 			want: []bulk.Row{
-				{Line: 2, IntegrationID: "a", Key: "k1", Value: keep, Perm: bulk.PermChange{AdminOnly: set(true)}},
-				{Line: 3, IntegrationID: "a", Key: "k2", Value: keep, Perm: bulk.PermChange{UserCanEdit: set(false)}},
-				{Line: 4, IntegrationID: "a", Key: "k3", Value: keep, Perm: lockHide},
-				{Line: 5, IntegrationID: "a", Key: "k4", Value: keep, Perm: userProvides},
-				{Line: 6, IntegrationID: "a", Key: "k5", Value: keep, Perm: lockHide},
+				{Line: 2, IntegrationID: "a", Key: "k1", Value: keep, Permission: bulk.PermissionEdit{AdminOnly: set(true)}},
+				{Line: 3, IntegrationID: "a", Key: "k2", Value: keep, Permission: bulk.PermissionEdit{UserCanEdit: set(false)}},
+				{Line: 4, IntegrationID: "a", Key: "k3", Value: keep, Permission: lockHide},
+				{Line: 5, IntegrationID: "a", Key: "k4", Value: keep, Permission: userProvides},
+				{Line: 6, IntegrationID: "a", Key: "k5", Value: keep, Permission: lockHide},
 			},
 		},
 		{
@@ -193,8 +193,8 @@ func TestReadValid(t *testing.T) {
 
 func rowsEqual(a, b bulk.Row) bool {
 	return a.Line == b.Line && a.IntegrationID == b.IntegrationID && a.IntegrationName == b.IntegrationName &&
-		a.Key == b.Key && a.Value == b.Value && a.Perm == b.Perm && a.Cell == b.Cell &&
-		a.PermCell == b.PermCell && slices.Equal(a.Merged, b.Merged)
+		a.Key == b.Key && a.Value == b.Value && a.Permission == b.Permission && a.Cell == b.Cell &&
+		a.PermissionCell == b.PermissionCell && slices.Equal(a.Merged, b.Merged)
 }
 
 // p describes an expected problem: its line, column, and a part of its message.
@@ -564,10 +564,10 @@ func validRow(r bulk.Row) bool {
 	if r.Line < 2 || r.Key == "" || r.IntegrationID == "" && r.IntegrationName == "" {
 		return false
 	}
-	if r.Value.Form == bulk.ValueKeep && r.Perm.Empty() {
+	if r.Value.Form == bulk.ValueKeep && r.Permission.Empty() {
 		return false
 	}
-	if r.Perm.AdminOnly.Set && r.Perm.UserCanEdit.Set && !r.Perm.Apply(bulk.Flags{}).Valid() {
+	if r.Permission.AdminOnly.Set && r.Permission.UserCanEdit.Set && !r.Permission.Apply(bulk.Permission{}).Valid() {
 		return false
 	}
 	return idProblem(r.IntegrationID) == "" && keyProblem(r.Key) == ""

@@ -132,9 +132,9 @@ func (rd *reader) permission(rec *record, p *pos, row *bulk.Row) {
 	aoCell := strings.TrimSpace(rec.AdminOnly)
 	uceCell := strings.TrimSpace(rec.UserCanEdit)
 	if permCell == "" {
-		row.Perm.AdminOnly = rd.flag(p, cAdminOnly, aoCell)
-		row.Perm.UserCanEdit = rd.flag(p, cUserCanEdit, uceCell)
-		if row.Perm.AdminOnly.Value && row.Perm.UserCanEdit.Value {
+		row.Permission.AdminOnly = rd.flag(p, cAdminOnly, aoCell)
+		row.Permission.UserCanEdit = rd.flag(p, cUserCanEdit, uceCell)
+		if row.Permission.AdminOnly.Value && row.Permission.UserCanEdit.Value {
 			rd.problem(p, cAdminOnly, false, "admin_only and user_can_edit are both true, which the "+
 				"server refuses: set user_can_edit to false to lock and hide the option (lock-hide), "+
 				"or admin_only to false to let users provide it (user-provides)")
@@ -142,9 +142,9 @@ func (rd *reader) permission(rec *record, p *pos, row *bulk.Row) {
 		return
 	}
 	if f, ok := parsePermission(permCell); ok {
-		row.Perm.AdminOnly = bulk.Bool{Set: true, Value: f.AdminOnly}
-		row.Perm.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
-		row.PermCell = rec.Permission
+		row.Permission.AdminOnly = bulk.Bool{Set: true, Value: f.AdminOnly}
+		row.Permission.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
+		row.PermissionCell = rec.Permission
 	} else {
 		rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+
 			": use lock-hide, lock-show or user-provides")
@@ -228,7 +228,7 @@ func (rd *reader) flag(p *pos, c int, cell string) bulk.Bool {
 func same(a, b *bulk.Row) bool {
 	names := a.IntegrationName == "" || b.IntegrationName == "" ||
 		strings.EqualFold(a.IntegrationName, b.IntegrationName)
-	return a.Value == b.Value && a.Perm == b.Perm && a.OptionKind == b.OptionKind && names
+	return a.Value == b.Value && a.Permission == b.Permission && a.OptionKind == b.OptionKind && names
 }
 
 // changeColumns names the header's columns that can change something, for "row changes nothing".
@@ -304,14 +304,14 @@ func isEnvName(s string) bool {
 
 // parsePermission is bulk.ParsePermission with a fast path for the usual words, which it would
 // lowercase into a new string on every row.
-func parsePermission(s string) (bulk.Flags, bool) {
+func parsePermission(s string) (bulk.Permission, bool) {
 	switch s {
 	case bulk.PermLockHide:
-		return bulk.Flags{AdminOnly: true}, true
+		return bulk.Permission{AdminOnly: true}, true
 	case bulk.PermLockShow:
-		return bulk.Flags{}, true
+		return bulk.Permission{}, true
 	case bulk.PermUserProvides:
-		return bulk.Flags{UserCanEdit: true}, true
+		return bulk.Permission{UserCanEdit: true}, true
 	}
 	return bulk.ParsePermission(s)
 }

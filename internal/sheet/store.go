@@ -59,8 +59,8 @@ func (st stored) row() bulk.Row {
 		IntegrationName: cell(1),
 		Key:             cell(2),
 		Cell:            cell(3),
-		PermCell:        cell(4),
-		Perm: bulk.PermChange{
+		PermissionCell:  cell(4),
+		Permission: bulk.PermissionEdit{
 			AdminOnly:   bulk.Bool{Set: s.perm&permAdminOnlySet != 0, Value: s.perm&permAdminOnly != 0},
 			UserCanEdit: bulk.Bool{Set: s.perm&permUserCanEditSet != 0, Value: s.perm&permUserCanEdit != 0},
 		},
@@ -122,7 +122,7 @@ func (s *rowStore) slimOf(r *bulk.Row) slim {
 	if r.Value.Env != "" {
 		text = r.Value.Text
 	}
-	cells := [...]string{r.IntegrationID, r.IntegrationName, r.Key, r.Cell, r.PermCell, text}
+	cells := [...]string{r.IntegrationID, r.IntegrationName, r.Key, r.Cell, r.PermissionCell, text}
 	n := 0
 	for _, c := range cells {
 		n += len(c)
@@ -153,8 +153,8 @@ func (s *rowStore) slimOf(r *bulk.Row) slim {
 		on  bool
 		bit uint8
 	}{
-		{r.Perm.AdminOnly.Set, permAdminOnlySet}, {r.Perm.AdminOnly.Value, permAdminOnly},
-		{r.Perm.UserCanEdit.Set, permUserCanEditSet}, {r.Perm.UserCanEdit.Value, permUserCanEdit},
+		{r.Permission.AdminOnly.Set, permAdminOnlySet}, {r.Permission.AdminOnly.Value, permAdminOnly},
+		{r.Permission.UserCanEdit.Set, permUserCanEditSet}, {r.Permission.UserCanEdit.Value, permUserCanEdit},
 	} {
 		if b.on {
 			sl.perm |= b.bit
