@@ -100,6 +100,14 @@ type Config struct {
 	Logger *slog.Logger
 	// UserAgent is sent as User-Agent.
 	UserAgent string
+	// OnAttempt, when set, is called once per HTTP attempt (logins, retries and read-backs
+	// included), after the attempt ended and the client decided what follows, so the
+	// Attempt says whether it is retried, after what wait, and what pause a Retry-After
+	// imposed: what apply's timeline records (report.html). Observe, below, sees the same
+	// attempt earlier, as it was answered, with what probe reads. Both are called from the
+	// goroutine that made the attempt, possibly from several at once: they must be safe for
+	// concurrent use, and quick, because the next request of that goroutine waits for them.
+	OnAttempt func(Attempt)
 	// Transport replaces the HTTP transport, for tests. Nil means a clone of
 	// http.DefaultTransport with proxies from the environment and the TLS settings above; a
 	// non-nil Transport ignores CACertFile and InsecureSkipVerify.
@@ -187,19 +195,20 @@ func configError(hint, format string, args ...any) *ConfigError {
 
 // Client talks to one Polarity server. It is safe for concurrent use.
 type Client struct {
-	base     *url.URL
-	hc       *http.Client
-	apiKey   string
-	username string
-	password string
-	timeout  time.Duration
-	retries  int
-	log      *slog.Logger
-	ua       string
-	limiter  *rate.Limiter
-	maxBody  int64
-	maxWait  time.Duration
-	budget   *retryBudget
+	base      *url.URL
+	hc        *http.Client
+	apiKey    string
+	username  string
+	password  string
+	timeout   time.Duration
+	retries   int
+	log       *slog.Logger
+	ua        string
+	limiter   *rate.Limiter
+	maxBody   int64
+	maxWait   time.Duration
+	budget    *retryBudget
+	onAttempt func(Attempt) // Config.OnAttempt
 	// maxIntegrations is MaxIntegrations; tests lower it.
 	maxIntegrations int
 
@@ -241,21 +250,22 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		base:     base,
-		apiKey:   cfg.APIKey,
-		username: cfg.Username,
-		password: cfg.Password,
-		timeout:  cfg.Timeout,
-		retries:  cfg.MaxAttempts - 1,
-		log:      cfg.Logger,
-		ua:       cfg.UserAgent,
-		maxBody:  MaxBody,
-		maxWait:  cfg.MaxWait,
-		budget:   newRetryBudget(cfg.RetryBudget, cfg.MaxWait),
-		limiter:  rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
-		authSem:  make(chan struct{}, 1),
-		creds:    secret.NewSet(Redacted),
-		secrets:  secret.NewSet(Redacted),
+		base:      base,
+		apiKey:    cfg.APIKey,
+		username:  cfg.Username,
+		password:  cfg.Password,
+		timeout:   cfg.Timeout,
+		retries:   cfg.MaxAttempts - 1,
+		log:       cfg.Logger,
+		ua:        cfg.UserAgent,
+		maxBody:   MaxBody,
+		maxWait:   cfg.MaxWait,
+		budget:    newRetryBudget(cfg.RetryBudget, cfg.MaxWait),
+		limiter:   rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
+		authSem:   make(chan struct{}, 1),
+		creds:     secret.NewSet(Redacted),
+		secrets:   secret.NewSet(Redacted),
+		onAttempt: cfg.OnAttempt,
 
 		maxIntegrations: MaxIntegrations,
 		shapes:          newShapeTally(),

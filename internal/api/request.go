@@ -60,6 +60,9 @@ func (r *response) contentType() string { return r.header.Get("Content-Type") }
 // errTooLarge marks a body over the limit.
 var errTooLarge = errors.New("response too large")
 
+// errTimedOut marks an attempt that ran out of its timeout.
+var errTimedOut = errors.New("timed out")
+
 // do sends c's request with the rate limit, the shared pause, the per-attempt timeout, retries
 // and the one re-login on 401. It returns the 2xx answer, or an *Error; attempts counts the
 // requests sent either way.
@@ -84,9 +87,11 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 			return st.waitFailed(err)
 		}
 		st.attempts++
-		resp, err := c.attempt(ctx, cl, token, st.attempts)
+		resp, at, err := c.attempt(ctx, cl, token, st.attempts)
+		st.at, st.pending = at, true
 		var again bool
 		if err != nil {
+			st.at.Failure = failureClass(ctx, err)
 			resp, again, err = st.networkError(err)
 		} else {
 			resp, again, err = st.answer(resp, token)
@@ -108,10 +113,29 @@ type callState struct {
 	lastStatus int
 	lastItems  []ErrorItem
 	refund     float64
+	// at is the attempt last sent until Config.OnAttempt has seen it (pending):
+	// a retry shows it before its wait, and the end of the call shows it as the last.
+	at      Attempt
+	pending bool
+}
+
+// observe shows the attempt last sent to Config.OnAttempt, once.
+func (st *callState) observe() {
+	if st.pending {
+		st.pending = false
+		st.c.attempted(st.at)
+	}
+}
+
+// retry shows the attempt last sent as retried, after wait.
+func (st *callState) retry(wait time.Duration) {
+	st.at.Retry, st.at.Wait = true, wait
+	st.observe()
 }
 
 // fail ends the call with e, scrubbed of every secret.
 func (st *callState) fail(e *Error) (*response, int, error) {
+	st.observe()
 	e.Attempts = st.attempts
 	e.Err = st.c.scrubErr(e.Err, st.cl.scrub)
 	for i := range e.Items {
@@ -169,6 +193,7 @@ func (st *callState) networkError(err error) (*response, bool, error) {
 	}
 	st.refund = retryNetCost
 	wait := backoff(st.failures)
+	st.retry(wait)
 	c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "reason", c.scrub(err.Error(), cl.scrub), "wait", wait)
 	return st.sleep(wait)
 }
@@ -195,11 +220,13 @@ func (st *callState) answer(resp *response, token string) (*response, bool, erro
 				Err: fmt.Errorf("%w in a %s answer", ErrRefused, statusText(s))})
 		}
 		c.budget.refund(st.refund)
+		st.observe()
 		return resp, false, nil
 
 	case s == http.StatusUnauthorized && cl.auth == authSession && c.apiKey == "" && !st.relogged:
 		// Polarity's own client logs in again once and retries; a second 401 is final.
 		st.relogged = true
+		st.retry(0)
 		c.log.Info("session refused, logging in again", "op", cl.op)
 		if err := c.relogin(st.ctx, token); err != nil {
 			return st.end(&Error{Op: cl.op, Err: err})
@@ -222,6 +249,7 @@ func (st *callState) refused(resp *response) (*response, bool, error) {
 	// maxWait makes the requests that would wait for it fail instead.
 	if hasRA {
 		c.pause(ra, cl.op, s)
+		st.at.RetryAfter = ra
 	}
 	if hasRA && ra > c.maxWait {
 		e := c.statusError(cl, resp)
@@ -242,10 +270,12 @@ func (st *callState) refused(resp *response) (*response, bool, error) {
 	st.lastStatus, st.lastItems = s, parseErrorItems(resp.body)
 	if hasRA {
 		// waitTurn sleeps through the pause before the next attempt.
+		st.retry(0)
 		c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "status", s, "retry_after", ra)
 		return nil, true, nil
 	}
 	wait := backoff(st.failures)
+	st.retry(wait)
 	c.log.Warn("retrying request", "op", cl.op, "attempt", st.attempts, "status", s, "wait", wait)
 	return st.sleep(wait)
 }
@@ -285,8 +315,10 @@ func (c *Client) errorMember(r *response) ([]ErrorItem, bool) {
 }
 
 // attempt sends one request under its own timeout, which starts only after the rate limiter
-// let it go, and reads the whole answer within that timeout.
-func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*response, error) {
+// let it go, and reads the whole answer within that timeout. The Attempt it returns says when
+// it left, how long it took and the status; do adds what follows.
+func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*response, Attempt, error) {
+	at := Attempt{Start: time.Now(), Method: cl.method, Path: cl.path, N: n}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var err error
@@ -296,7 +328,7 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 	u.RawPath = c.base.EscapedPath() + cl.path
 	u.Path, err = url.PathUnescape(u.RawPath)
 	if err != nil {
-		return nil, err
+		return nil, at, err
 	}
 	u.RawQuery = cl.query.Encode()
 	var body io.Reader
@@ -305,7 +337,7 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 	}
 	req, err := http.NewRequestWithContext(actx, cl.method, u.String(), body)
 	if err != nil {
-		return nil, err
+		return nil, at, err
 	}
 	req.Header.Set("Content-Type", mediaType)
 	req.Header.Set("Accept", mediaType)
@@ -316,26 +348,29 @@ func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*re
 
 	c.requests.Add(1)
 	start := time.Now()
+	at.Start = start
 	res, err := c.hc.Do(req)
 	var data []byte
 	if err == nil {
 		data, err = readBody(res.Body, c.bodyLimit(cl))
 		res.Body.Close()
 	}
+	at.Latency = time.Since(start)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s", c.timeout)
+			err = fmt.Errorf("%w after %s", errTimedOut, c.timeout)
 		}
 		// The error text names the URL (never credentials: New refuses user info in it).
 		c.log.Debug("request failed", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
 			"duration", time.Since(start), "error", c.scrub(err.Error(), cl.scrub))
 		c.observe(cl, n, start, nil, nil, err)
-		return nil, err
+		return nil, at, err
 	}
 	c.observe(cl, n, start, res, data, nil)
 	c.log.Debug("request", "op", cl.op, "method", cl.method, "path", cl.path, "attempt", n,
 		"status", res.StatusCode, "bytes", len(data), "duration", time.Since(start))
-	return &response{status: res.StatusCode, header: res.Header, body: data}, nil
+	at.Status = res.StatusCode
+	return &response{status: res.StatusCode, header: res.Header, body: data}, at, nil
 }
 
 func readBody(r io.Reader, limit int64) ([]byte, error) {
