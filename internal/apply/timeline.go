@@ -1,0 +1,229 @@
+package apply
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/api"
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+)
+
+// The bounds of a Recorder. vegeta plot keeps every point and downsamples past a threshold
+// (4,000 points) when it draws; a rollout may run for hours, so the Recorder downsamples as
+// it goes instead: fixed-width time buckets that start at bucketWidth and double in width
+// (neighbours merged) whenever the run outgrows maxBuckets. Counts stay exact and each
+// bucket keeps its latency minimum and maximum, so merging never hides a spike.
+const (
+	bucketWidth = 10 * time.Millisecond
+	maxBuckets  = 4096
+	maxPauses   = 1024
+	maxWaves    = 4096
+	maxPace     = 4096
+)
+
+// Recorder records a run's timeline for report.html as the run goes: pass Observe as the API
+// client's Config.Observe. Its memory is bounded whatever the run's length (see maxBuckets).
+// It is safe for concurrent use.
+type Recorder struct {
+	mu      sync.Mutex
+	start   time.Time
+	rate    float64
+	width   time.Duration
+	buckets []bulk.Bucket // dense: buckets[i] covers [i*width, (i+1)*width)
+	pauses  []bulk.Span
+	waves   []bulk.Wave
+	pace    []bulk.PaceSample
+}
+
+// NewRecorder starts a timeline at start; rate is the run's fixed --rate (0 for --rate
+// auto, whose pace is recorded with Pace).
+func NewRecorder(start time.Time, rate float64) *Recorder {
+	return &Recorder{start: start, rate: rate, width: bucketWidth}
+}
+
+// offset is t's place on the timeline; times before its start count as its start.
+func (r *Recorder) offset(t time.Time) time.Duration { return max(0, t.Sub(r.start)) }
+
+// Observe records one HTTP attempt: it has api.Config.Observe's signature.
+func (r *Recorder) Observe(a api.Attempt) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := bulk.Bucket{LatencyMin: a.Latency, LatencyMax: a.Latency, LatencySum: a.Latency}
+	switch s := a.Status; {
+	case s == 0:
+		b.NoAnswer = 1
+	case s >= 200 && s <= 299:
+		b.OK = 1
+	case s == 429:
+		b.Throttled = 1
+	case s >= 500:
+		b.ServerError = 1
+	default:
+		b.ClientError = 1
+	}
+	if a.N > 1 {
+		b.Retries = 1
+	}
+	i := r.index(r.offset(a.Start))
+	r.buckets[i].Add(b)
+	if a.RetryAfter > 0 {
+		from := r.offset(a.Start.Add(a.Latency))
+		r.addPause(bulk.Span{From: from, To: from + a.RetryAfter})
+	}
+}
+
+// index returns the bucket of offset off, widening the buckets first when off lies past the
+// last one allowed, and growing the slice to hold it.
+func (r *Recorder) index(off time.Duration) int {
+	for int(off/r.width) >= maxBuckets {
+		r.merge()
+	}
+	i := int(off / r.width)
+	if i >= len(r.buckets) {
+		r.buckets = append(r.buckets, make([]bulk.Bucket, i+1-len(r.buckets))...)
+	}
+	return i
+}
+
+// merge doubles the bucket width: buckets 2j and 2j+1 become bucket j.
+func (r *Recorder) merge() {
+	n := (len(r.buckets) + 1) / 2
+	for j := range n {
+		b := r.buckets[2*j]
+		if 2*j+1 < len(r.buckets) {
+			b.Add(r.buckets[2*j+1])
+		}
+		r.buckets[j] = b
+	}
+	clear(r.buckets[n:])
+	r.buckets = r.buckets[:n]
+	r.width *= 2
+}
+
+// addPause adds a Retry-After pause, merged with the pauses it overlaps. Past maxPauses the
+// two pauses closest together are joined, so a server that pauses the run thousands of times
+// still gives a bounded list (drawn as the stretches of the run that were mostly paused).
+func (r *Recorder) addPause(p bulk.Span) {
+	i, _ := slices.BinarySearchFunc(r.pauses, p.From, func(s bulk.Span, t time.Duration) int { return cmpDur(s.From, t) })
+	r.pauses = slices.Insert(r.pauses, i, p)
+	// Merge with the neighbours it now overlaps or touches.
+	out := r.pauses[:0]
+	for _, s := range r.pauses {
+		if n := len(out); n > 0 && s.From <= out[n-1].To {
+			out[n-1].To = max(out[n-1].To, s.To)
+			continue
+		}
+		out = append(out, s)
+	}
+	r.pauses = out
+	if len(r.pauses) > maxPauses {
+		best := 1
+		for k := 2; k < len(r.pauses); k++ {
+			if r.pauses[k].From-r.pauses[k-1].To < r.pauses[best].From-r.pauses[best-1].To {
+				best = k
+			}
+		}
+		r.pauses[best-1].To = max(r.pauses[best-1].To, r.pauses[best].To)
+		r.pauses = slices.Delete(r.pauses, best, best+1)
+	}
+}
+
+func cmpDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// StartWave records that wave index (from 1) of n integrations started at t.
+func (r *Recorder) StartWave(t time.Time, index, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	off := r.offset(t)
+	if len(r.waves) == maxWaves {
+		// Bounded like the rest: a run of thousands of one-integration waves keeps every
+		// other boundary, each entry then covering two waves.
+		r.waves = mergeWaves(r.waves)
+	}
+	r.waves = append(r.waves, bulk.Wave{Index: index, Last: index, From: off, To: off, Integrations: n})
+}
+
+// EndWave records that wave index ended at t, its health check done, with failed of its
+// integrations failed; halted says the wave failed and no further wave starts.
+func (r *Recorder) EndWave(t time.Time, index, failed int, halted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.waves) - 1; i >= 0; i-- {
+		w := &r.waves[i]
+		if index < w.Index || index > w.Last {
+			continue
+		}
+		w.To = max(w.From, r.offset(t))
+		w.Failed += failed
+		w.Halted = w.Halted || halted
+		return
+	}
+}
+
+// mergeWaves joins neighbouring waves pairwise.
+func mergeWaves(ws []bulk.Wave) []bulk.Wave {
+	out := ws[:0]
+	for i := 0; i < len(ws); i += 2 {
+		w := ws[i]
+		if i+1 < len(ws) {
+			n := ws[i+1]
+			w.Last, w.To = n.Last, n.To
+			w.Integrations += n.Integrations
+			w.Failed += n.Failed
+			w.Halted = w.Halted || n.Halted
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// Pace records that from t on the run allowed itself rate requests per second (--rate
+// auto). A rate equal to the last one recorded adds nothing.
+func (r *Recorder) Pace(t time.Time, rate float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.pace); n > 0 && r.pace[n-1].Rate == rate {
+		return
+	}
+	if len(r.pace) == maxPace {
+		// Keep every other sample, the first and the last included.
+		out := r.pace[:0]
+		for i, p := range r.pace {
+			if i%2 == 0 || i == len(r.pace)-1 {
+				out = append(out, p)
+			}
+		}
+		r.pace = out
+	}
+	r.pace = append(r.pace, bulk.PaceSample{At: r.offset(t), Rate: rate})
+}
+
+// Timeline returns what was recorded, the run ending at end.
+func (r *Recorder) Timeline(end time.Time) bulk.Timeline {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tl := bulk.Timeline{
+		Start: r.start, End: end, Width: r.width, Rate: r.rate,
+		Pauses: slices.Clone(r.pauses), Waves: slices.Clone(r.waves), Pace: slices.Clone(r.pace),
+	}
+	if end.Before(r.start) {
+		tl.End = r.start
+	}
+	for i, b := range r.buckets {
+		if b.Attempts() == 0 {
+			continue
+		}
+		b.At = time.Duration(i) * r.width
+		tl.Buckets = append(tl.Buckets, b)
+	}
+	return tl
+}
