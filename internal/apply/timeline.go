@@ -42,6 +42,15 @@ func NewRecorder(start time.Time, rate float64) *Recorder {
 	return &Recorder{start: start, rate: rate, width: bucketWidth}
 }
 
+// Restart forgets what was recorded and starts the timeline again at start: apply does so
+// when someone answered its confirmation prompt, whose wait is not part of the rollout.
+func (r *Recorder) Restart(start time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.start, r.width = start, bucketWidth
+	r.buckets, r.pauses, r.waves, r.pace = nil, nil, nil, nil
+}
+
 // offset is t's place on the timeline; times before its start count as its start.
 func (r *Recorder) offset(t time.Time) time.Duration { return max(0, t.Sub(r.start)) }
 
@@ -102,31 +111,55 @@ func (r *Recorder) merge() {
 }
 
 // addPause adds a Retry-After pause, merged with the pauses it overlaps. Past maxPauses the
-// two pauses closest together are joined, so a server that pauses the run thousands of times
-// still gives a bounded list (drawn as the stretches of the run that were mostly paused).
+// pauses closest together are joined (down to three quarters of the bound, so that joining
+// is rare), so a server that pauses the run thousands of times still gives a bounded list,
+// drawn as the stretches of the run that were mostly paused.
 func (r *Recorder) addPause(p bulk.Span) {
-	i, _ := slices.BinarySearchFunc(r.pauses, p.From, func(s bulk.Span, t time.Duration) int { return cmpDur(s.From, t) })
-	r.pauses = slices.Insert(r.pauses, i, p)
-	// Merge with the neighbours it now overlaps or touches.
-	out := r.pauses[:0]
-	for _, s := range r.pauses {
-		if n := len(out); n > 0 && s.From <= out[n-1].To {
-			out[n-1].To = max(out[n-1].To, s.To)
+	if n := len(r.pauses); n > 0 && p.From >= r.pauses[n-1].From {
+		// The usual case: pauses come in time order.
+		if last := &r.pauses[n-1]; p.From <= last.To {
+			last.To = max(last.To, p.To)
+			return
+		}
+		r.pauses = append(r.pauses, p)
+	} else {
+		i, _ := slices.BinarySearchFunc(r.pauses, p.From, func(s bulk.Span, t time.Duration) int { return cmpDur(s.From, t) })
+		r.pauses = slices.Insert(r.pauses, i, p)
+		out := r.pauses[:0]
+		for _, s := range r.pauses {
+			if k := len(out); k > 0 && s.From <= out[k-1].To {
+				out[k-1].To = max(out[k-1].To, s.To)
+				continue
+			}
+			out = append(out, s)
+		}
+		r.pauses = out
+	}
+	if len(r.pauses) > maxPauses {
+		r.pauses = joinClosest(r.pauses, maxPauses*3/4)
+	}
+}
+
+// joinClosest joins the spans separated by the smallest gaps until keep are left.
+func joinClosest(ps []bulk.Span, keep int) []bulk.Span {
+	gaps := make([]int, len(ps)-1) // gaps[k] is the gap before ps[k+1]
+	for k := range gaps {
+		gaps[k] = k
+	}
+	slices.SortStableFunc(gaps, func(a, b int) int { return cmpDur(ps[a+1].From-ps[a].To, ps[b+1].From-ps[b].To) })
+	join := make([]bool, len(ps))
+	for _, k := range gaps[:len(ps)-keep] {
+		join[k+1] = true
+	}
+	out := ps[:0]
+	for k, s := range ps {
+		if join[k] {
+			out[len(out)-1].To = max(out[len(out)-1].To, s.To)
 			continue
 		}
 		out = append(out, s)
 	}
-	r.pauses = out
-	if len(r.pauses) > maxPauses {
-		best := 1
-		for k := 2; k < len(r.pauses); k++ {
-			if r.pauses[k].From-r.pauses[k-1].To < r.pauses[best].From-r.pauses[best-1].To {
-				best = k
-			}
-		}
-		r.pauses[best-1].To = max(r.pauses[best-1].To, r.pauses[best].To)
-		r.pauses = slices.Delete(r.pauses, best, best+1)
-	}
+	return out
 }
 
 func cmpDur(a, b time.Duration) int {

@@ -60,14 +60,14 @@ func TestRecorderBuckets(t *testing.T) {
 // pauses, its counts exact, and the slowest attempt still visible after every merge.
 func TestRecorderBounded(t *testing.T) {
 	r := NewRecorder(t0, 0)
-	const n = 200_000
+	const n = 50_000
 	span := 10 * time.Hour
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < n; i += 4 {
 				lat := 20 * time.Millisecond
-				if i == 123_457 {
+				if i == 12_345 {
 					lat = 29 * time.Second // one spike
 				}
 				a := api.Attempt{Start: at(span * time.Duration(i) / n), Latency: lat, Status: 200, N: 1}
@@ -105,9 +105,9 @@ func TestRecorderBounded(t *testing.T) {
 		}
 		paused += p.To - p.From
 	}
-	// 20,000 pauses of 50ms: joining them to stay bounded may only lengthen them.
-	if paused < 20_000*50*time.Millisecond {
-		t.Errorf("pauses cover %s, want at least %s", paused, 20_000*50*time.Millisecond)
+	// 5,000 pauses of 50ms: joining them to stay bounded may only lengthen them.
+	if paused < n/10*50*time.Millisecond {
+		t.Errorf("pauses cover %s, want at least %s", paused, n/10*50*time.Millisecond)
 	}
 }
 
@@ -161,5 +161,22 @@ func TestRecorderWavesAndPace(t *testing.T) {
 	}
 	if last := tl.Pace[len(tl.Pace)-1]; last.At != waves*time.Second {
 		t.Errorf("last pace sample %+v, want the last one recorded", last)
+	}
+}
+
+// TestRecorderRestart: what came before a restart is forgotten, offsets count from the new start.
+func TestRecorderRestart(t *testing.T) {
+	r := NewRecorder(t0, 5)
+	for i := range 10_000 { // enough to widen the buckets
+		r.Observe(api.Attempt{Start: at(time.Duration(i) * 10 * time.Millisecond), Status: 200, N: 1, RetryAfter: time.Millisecond})
+	}
+	r.StartWave(at(time.Second), 1, 1)
+	r.Pace(at(time.Second), 3)
+	r.Restart(at(time.Hour))
+	r.Observe(api.Attempt{Start: at(time.Hour + time.Second), Latency: time.Millisecond, Status: 200, N: 1})
+	tl := r.Timeline(at(time.Hour + 2*time.Second))
+	if !tl.Start.Equal(at(time.Hour)) || tl.Width != bucketWidth || tl.Rate != 5 || len(tl.Buckets) != 1 || tl.Buckets[0].At != time.Second ||
+		len(tl.Pauses)+len(tl.Waves)+len(tl.Pace) != 0 {
+		t.Errorf("after a restart: %+v", tl)
 	}
 }
