@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
 // The files of the report directory (SPEC.md section 4).
@@ -19,10 +21,12 @@ const (
 	BackupCSVFile   = "backup.csv"
 	SummaryFile     = "summary.md"
 	JUnitFile       = "junit.xml"
+	HTMLFile        = "report.html"
+	TimelineFile    = "timeline.json"
 )
 
 // Files are the files WriteDir writes into a report directory.
-var Files = []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile}
+var Files = []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile, TimelineFile, HTMLFile}
 
 // CheckDir refuses a report directory in which one of the files a run writes there (Files,
 // and the names given) exists as something other than a regular file. A symbolic link,
@@ -122,7 +126,7 @@ func OpenInput(path string) (*os.File, error) {
 	return f, nil
 }
 
-// WriteDir writes the six files of the report directory into dir, creating it (mode 0755)
+// WriteDir writes the files of the report directory into dir, creating it (mode 0755)
 // when needed. Every file is rendered first, so a rendering error writes nothing; then each is
 // written to a temporary name in dir, synced and renamed over its final name, so no file is
 // ever half-written and an older report's file is replaced whole or not at all. A file that
@@ -145,6 +149,9 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 		{BackupCSVFile, func(w io.Writer) error { return BackupCSV(w, r, backupSecrets) }, backupMode},
 		{SummaryFile, func(w io.Writer) error { return SummaryMarkdown(w, r) }, 0o644},
 		{JUnitFile, func(w io.Writer) error { return JUnit(w, r) }, 0o644},
+		{TimelineFile, func(w io.Writer) error { return TimelineJSON(w, r.Timelines, r.TimelinesDropped) }, 0o644},
+		// Last: a reader that finds the page finds the files it was drawn from.
+		{HTMLFile, func(w io.Writer) error { return HTML(w, r) }, 0o644},
 	}
 	bodies := make([][]byte, len(files))
 	for i, f := range files {
@@ -247,3 +254,60 @@ func syncDir(dir string) {
 	_ = d.Sync()
 	d.Close()
 }
+
+// RewriteHTML (re)writes dir's report.html from its results.json and timeline.json, as apply
+// wrote it (show --html). A report without timeline.json (written before it existed) gets a
+// page without a timeline; one whose timeline.json cannot be read too, and the returned note
+// says why. Nothing else in dir is touched.
+func RewriteHTML(dir string) (note string, err error) {
+	// Opened as every file of a report directory is: never through a link, never a pipe.
+	rf, err := OpenRegular(filepath.Join(dir, ResultsJSONFile), os.O_RDONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	data, err := io.ReadAll(io.LimitReader(rf, maxResultsFile+1))
+	rf.Close()
+	switch {
+	case err != nil:
+		return "", err
+	case len(data) > maxResultsFile:
+		return "", fmt.Errorf("%s is over %d MB: not a results.json apply wrote", filepath.Join(dir, ResultsJSONFile), maxResultsFile>>20)
+	}
+	f, err := readResults(data)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(dir, ResultsJSONFile), err)
+	}
+	var runs []bulk.Timeline
+	dropped := 0
+	tf, err := OpenRegular(filepath.Join(dir, TimelineFile), os.O_RDONLY, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		note = fmt.Sprintf("%s could not be read: %v", TimelineFile, err)
+	default:
+		runs, dropped, err = ReadTimeline(io.LimitReader(tf, maxTimelineFile))
+		tf.Close()
+		if err != nil {
+			note = fmt.Sprintf("%s could not be read: %v", TimelineFile, err)
+		}
+	}
+	page := note
+	if page != "" {
+		page = "No timeline is drawn: " + page + "."
+	}
+	var b bytes.Buffer
+	if err := renderHTML(&b, f, runs, dropped, page); err != nil {
+		return note, err
+	}
+	if err := regularOrAbsent(filepath.Join(dir, HTMLFile)); err != nil {
+		return note, err
+	}
+	return note, writeAtomic(dir, HTMLFile, b.Bytes(), 0o644)
+}
+
+// The largest results.json and timeline.json show --html reads: far above what apply writes
+// (about 1 kB per option; a timeline.json of five runs is at most a few MB).
+const (
+	maxResultsFile  = 2 << 30
+	maxTimelineFile = 64 << 20
+)

@@ -167,22 +167,8 @@ func ReadPlan(r io.Reader) (PlanFile, error) {
 	}
 	// The kind and format are checked first, so that a results.json or a newer plan gets a
 	// clear answer rather than a decoding error about some field.
-	var head struct {
-		Format int    `json:"format"`
-		Kind   string `json:"kind"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&head); err != nil {
-		return PlanFile{}, fmt.Errorf("read plan: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return PlanFile{}, errors.New("read plan: unexpected data after the plan")
-	}
-	if head.Kind != kindPlan {
-		return PlanFile{}, fmt.Errorf("read plan: not a plan file (kind %q, want %q)", head.Kind, kindPlan)
-	}
-	if head.Format != Format {
-		return PlanFile{}, fmt.Errorf("read plan: format %d is not supported (this version reads format %d)", head.Format, Format)
+	if err := checkKind(data, kindPlan, "plan"); err != nil {
+		return PlanFile{}, err
 	}
 	var f PlanFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -204,6 +190,29 @@ func ReadPlan(r io.Reader) (PlanFile, error) {
 		seen[in.ID] = true
 	}
 	return f, nil
+}
+
+// checkKind refuses a JSON file that is not one object of the given kind in this version's
+// format; what names the file in errors ("plan", "results").
+func checkKind(data []byte, kind, what string) error {
+	var head struct {
+		Format int    `json:"format"`
+		Kind   string `json:"kind"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&head); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("read %s: unexpected data after the %s", what, what)
+	}
+	if head.Kind != kind {
+		return fmt.Errorf("read %s: not a %s file (kind %q, want %q)", what, what, head.Kind, kind)
+	}
+	if head.Format != Format {
+		return fmt.Errorf("read %s: format %d is not supported (this version reads format %d)", what, head.Format, Format)
+	}
+	return nil
 }
 
 // writeJSON writes v as indented JSON in one write. HTML characters are kept as they are:

@@ -54,6 +54,11 @@ type Run struct {
 	Results []bulk.Result
 	// Shapes are the forms of the server's answers the client met (api.Client.Shapes).
 	Shapes bulk.ServerShapes
+	// Timelines are what the runs into this report directory sent over time, oldest first:
+	// the first run, then each --resume. TimelinesDropped counts earlier runs whose timelines
+	// are no longer kept (timeline.json keeps the last five).
+	Timelines        []bulk.Timeline
+	TimelinesDropped int
 }
 
 // results returns one result per integration, in plan order: the run's own results, plus a

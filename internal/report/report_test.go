@@ -75,6 +75,7 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 				"BackupCSV":       func(w io.Writer) error { return BackupCSV(w, r, false) },
 				"SummaryMarkdown": func(w io.Writer) error { return SummaryMarkdown(w, r) },
 				"JUnit":           func(w io.Writer) error { return JUnit(w, r) },
+				"HTML":            func(w io.Writer) error { return HTML(w, r) },
 				// What apply --plan reads back holds no secret either.
 				"ReadPlan": func(w io.Writer) error {
 					var b bytes.Buffer
@@ -100,7 +101,7 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 			if err := WriteDir(dir, r, false); err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile} {
+			for _, name := range []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile, HTMLFile, TimelineFile} {
 				b, err := os.ReadFile(filepath.Join(dir, name))
 				if err != nil {
 					t.Fatal(err)
@@ -153,7 +154,7 @@ func TestBackupSecrets(t *testing.T) {
 			}
 		}
 		// Only the secrets-bearing backup may hold secrets.
-		for _, name := range []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, SummaryFile, JUnitFile} {
+		for _, name := range []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, SummaryFile, JUnitFile, HTMLFile, TimelineFile} {
 			b, _ := os.ReadFile(filepath.Join(dir, name))
 			if bytes.Contains(b, []byte(secretMark)) {
 				t.Errorf("%s leaks a secret", name)
@@ -180,7 +181,7 @@ func TestWriteDir(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	want := []string{BackupCSVFile, FailedCSVFile, JUnitFile, ResultsCSVFile, ResultsJSONFile, SummaryFile}
+	want := []string{BackupCSVFile, FailedCSVFile, JUnitFile, HTMLFile, ResultsCSVFile, ResultsJSONFile, SummaryFile, TimelineFile}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("files %v, want exactly %v (no temporary files left)", names, want)
 	}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -73,6 +75,12 @@ type resultOption struct {
 // error, with per option its key, CSV line, status, before/after (masked), permissions,
 // verification and error. Errors and flag values are scrubbed of secrets.
 func ResultsJSON(w io.Writer, r Run) error {
+	return writeJSON(w, newResultsFile(r))
+}
+
+// newResultsFile is results.json's content; report.html is rendered from it too, so the page
+// and the file cannot disagree.
+func newResultsFile(r Run) resultsFile {
 	results := r.results()
 	x := newRedactor(r.Plan, results)
 	ints, rows := count(results)
@@ -119,7 +127,20 @@ func ResultsJSON(w io.Writer, r Run) error {
 		}
 		f.Integrations[i] = ri
 	}
-	return writeJSON(w, f)
+	return f
+}
+
+// readResults reads results.json back (for show --html). It refuses a file of another kind
+// (a plan.json) or format.
+func readResults(data []byte) (resultsFile, error) {
+	var f resultsFile
+	if err := checkKind(data, kindResults, "results"); err != nil {
+		return f, err
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, fmt.Errorf("read results: %w", err)
+	}
+	return f, nil
 }
 
 // resultRow is one row of results.csv.
