@@ -351,7 +351,7 @@ func TestKillReportWrites(t *testing.T) {
 
 	t.Run("apply", func(t *testing.T) {
 		t.Parallel()
-		files := []string{"results.json", "results.csv", "failed.csv", "backup.csv", "summary.md", "junit.xml"}
+		files := []string{"results.json", "results.csv", "failed.csv", "backup.csv", "summary.md", "junit.xml", "timeline.json", "report.html"}
 		args := []string{"apply", "changes.csv", "--yes", "--report-dir", "rep", "--rate", "500", "--burst", "20", "--concurrency", "8"}
 		// The reference run, for the Markdown's shape.
 		fe := startFake(t, fix, fake.Config{}, nil)
@@ -380,6 +380,19 @@ func TestKillReportWrites(t *testing.T) {
 			"failed.csv":  csvRows(0),
 			"backup.csv":  csvRows(changedRows),
 			"summary.md":  sameShape(refSummary),
+			"timeline.json": func(b []byte) error {
+				runs, _, err := report.ReadTimeline(strings.NewReader(string(b)))
+				if err == nil && len(runs) != 1 {
+					err = fmt.Errorf("%d runs, want 1", len(runs))
+				}
+				return err
+			},
+			"report.html": func(b []byte) error {
+				if !strings.HasSuffix(string(b), "</html>\n") || !strings.Contains(string(b), fmt.Sprintf(`data-count="total">%d<`, n)) {
+					return fmt.Errorf("not a whole page of %d integrations", n)
+				}
+				return nil
+			},
 			"junit.xml": func(b []byte) error {
 				var suites struct {
 					Cases []struct{} `xml:"testsuite>testcase"`

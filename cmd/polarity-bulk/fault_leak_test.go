@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -207,7 +209,7 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 	}
 	files := len(written)
 	places = append(places, written...)
-	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json", "rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml"} {
+	for _, must := range []string{"plan.json", "plan.md", "step-summary.md", "export.csv", "rep/journal.jsonl", "rep/results.json", "rep/results.csv", "rep/failed.csv", "rep/backup.csv", "rep/summary.md", "rep/junit.xml", "rep/report.html", "rep/timeline.json"} {
 		if !slices.ContainsFunc(places, func(p testkit.Place) bool { return p.Name == must }) {
 			t.Errorf("%s was not written: the search would miss it", must)
 		}
@@ -218,6 +220,8 @@ func leakRun(t *testing.T, login, fromFile bool, format string, passwords fake.P
 		s := secrets[name]
 		needles = append(needles, testkit.Secret{Name: name, Marker: s[strings.LastIndex(s, "-")+1:]})
 	}
+	// The page people open counts what results.json counts (and, below, holds no secret).
+	checkHTMLCounts(t, filepath.Join(dir, "rep"))
 	found := 0
 	for _, l := range testkit.Search(places, needles) {
 		if l.Secret == "env-text" && exports[l.Place] {
@@ -537,6 +541,34 @@ func TestRedactionKeepsWhatTheUserSent(t *testing.T) {
 			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
 				t.Errorf("failed.csv cell starts like a formula: %q", cell)
 			}
+		}
+	}
+}
+
+// checkHTMLCounts checks that a report directory's report.html shows the counts of its
+// results.json: the header's cards, the input rows line, and the table's rows by status.
+func checkHTMLCounts(t *testing.T, dir string) {
+	t.Helper()
+	var res struct {
+		Totals struct{ Integrations, Rows map[string]int } `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "results.json"))), &res); err != nil {
+		t.Fatal(err)
+	}
+	page := readFile(t, filepath.Join(dir, "report.html"))
+	got := map[string]int{}
+	for _, m := range regexp.MustCompile(`data-(count|row-count)="([a-z-]+)">(\d+)<`).FindAllStringSubmatch(page, -1) {
+		got[m[1]+":"+m[2]], _ = strconv.Atoi(m[3])
+	}
+	for _, m := range regexp.MustCompile(`<tr class="[a-z-]+" data-status="([a-z-]+)">`).FindAllStringSubmatch(page, -1) {
+		got["table:"+m[1]]++
+		got["table:total"]++
+	}
+	for _, st := range []string{"total", "applied", "unchanged", "failed", "not-attempted"} {
+		want := res.Totals.Integrations[st]
+		if got["count:"+st] != want || got["table:"+st] != want || got["row-count:"+st] != res.Totals.Rows[st] {
+			t.Errorf("%s/report.html: %s: header %d, table %d, rows %d; results.json %d, rows %d", filepath.Base(dir), st,
+				got["count:"+st], got["table:"+st], got["row-count:"+st], want, res.Totals.Rows[st])
 		}
 	}
 }

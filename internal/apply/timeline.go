@@ -9,8 +9,8 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
-// The bounds of a Recorder. vegeta plot keeps every point and downsamples past a threshold
-// (4,000 points) when it draws; a rollout may run for hours, so the Recorder downsamples as
+// The bounds of a Timeline. vegeta plot keeps every point and downsamples past a threshold
+// (4,000 points) when it draws; a rollout may run for hours, so the Timeline downsamples as
 // it goes instead: fixed-width time buckets that start at bucketWidth and double in width
 // (neighbours merged) whenever the run outgrows maxBuckets. Counts stay exact and each
 // bucket keeps its latency minimum and maximum, so merging never hides a spike.
@@ -22,10 +22,10 @@ const (
 	maxPace     = 4096
 )
 
-// Recorder records a run's timeline for report.html as the run goes: pass Observe as the API
+// Timeline records a run's timeline for report.html as the run goes: pass Observe as the API
 // client's Config.Observe. Its memory is bounded whatever the run's length (see maxBuckets).
 // It is safe for concurrent use.
-type Recorder struct {
+type Timeline struct {
 	mu      sync.Mutex
 	start   time.Time
 	rate    float64
@@ -36,15 +36,15 @@ type Recorder struct {
 	pace    []bulk.PaceSample
 }
 
-// NewRecorder starts a timeline at start; rate is the run's fixed --rate (0 for --rate
+// NewTimeline starts a timeline at start; rate is the run's fixed --rate (0 for --rate
 // auto, whose pace is recorded with Pace).
-func NewRecorder(start time.Time, rate float64) *Recorder {
-	return &Recorder{start: start, rate: rate, width: bucketWidth}
+func NewTimeline(start time.Time, rate float64) *Timeline {
+	return &Timeline{start: start, rate: rate, width: bucketWidth}
 }
 
 // Restart forgets what was recorded and starts the timeline again at start: apply does so
 // when someone answered its confirmation prompt, whose wait is not part of the rollout.
-func (r *Recorder) Restart(start time.Time) {
+func (r *Timeline) Restart(start time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.start, r.width = start, bucketWidth
@@ -52,10 +52,10 @@ func (r *Recorder) Restart(start time.Time) {
 }
 
 // offset is t's place on the timeline; times before its start count as its start.
-func (r *Recorder) offset(t time.Time) time.Duration { return max(0, t.Sub(r.start)) }
+func (r *Timeline) offset(t time.Time) time.Duration { return max(0, t.Sub(r.start)) }
 
 // Observe records one HTTP attempt: it has api.Config.Observe's signature.
-func (r *Recorder) Observe(a api.Attempt) {
+func (r *Timeline) Observe(a api.Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := bulk.Bucket{LatencyMin: a.Latency, LatencyMax: a.Latency, LatencySum: a.Latency}
@@ -84,7 +84,7 @@ func (r *Recorder) Observe(a api.Attempt) {
 
 // index returns the bucket of offset off, widening the buckets first when off lies past the
 // last one allowed, and growing the slice to hold it.
-func (r *Recorder) index(off time.Duration) int {
+func (r *Timeline) index(off time.Duration) int {
 	for int(off/r.width) >= maxBuckets {
 		r.merge()
 	}
@@ -96,7 +96,7 @@ func (r *Recorder) index(off time.Duration) int {
 }
 
 // merge doubles the bucket width: buckets 2j and 2j+1 become bucket j.
-func (r *Recorder) merge() {
+func (r *Timeline) merge() {
 	n := (len(r.buckets) + 1) / 2
 	for j := range n {
 		b := r.buckets[2*j]
@@ -114,7 +114,7 @@ func (r *Recorder) merge() {
 // pauses closest together are joined (down to three quarters of the bound, so that joining
 // is rare), so a server that pauses the run thousands of times still gives a bounded list,
 // drawn as the stretches of the run that were mostly paused.
-func (r *Recorder) addPause(p bulk.Span) {
+func (r *Timeline) addPause(p bulk.Span) {
 	if n := len(r.pauses); n > 0 && p.From >= r.pauses[n-1].From {
 		// The usual case: pauses come in time order.
 		if last := &r.pauses[n-1]; p.From <= last.To {
@@ -173,7 +173,7 @@ func cmpDur(a, b time.Duration) int {
 }
 
 // StartWave records that wave index (from 1) of n integrations started at t.
-func (r *Recorder) StartWave(t time.Time, index, n int) {
+func (r *Timeline) StartWave(t time.Time, index, n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	off := r.offset(t)
@@ -187,7 +187,7 @@ func (r *Recorder) StartWave(t time.Time, index, n int) {
 
 // EndWave records that wave index ended at t, its health check done, with failed of its
 // integrations failed; halted says the wave failed and no further wave starts.
-func (r *Recorder) EndWave(t time.Time, index, failed int, halted bool) {
+func (r *Timeline) EndWave(t time.Time, index, failed int, halted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := len(r.waves) - 1; i >= 0; i-- {
@@ -221,7 +221,7 @@ func mergeWaves(ws []bulk.Wave) []bulk.Wave {
 
 // Pace records that from t on the run allowed itself rate requests per second (--rate
 // auto). A rate equal to the last one recorded adds nothing.
-func (r *Recorder) Pace(t time.Time, rate float64) {
+func (r *Timeline) Pace(t time.Time, rate float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n := len(r.pace); n > 0 && r.pace[n-1].Rate == rate {
@@ -240,8 +240,8 @@ func (r *Recorder) Pace(t time.Time, rate float64) {
 	r.pace = append(r.pace, bulk.PaceSample{At: r.offset(t), Rate: rate})
 }
 
-// Timeline returns what was recorded, the run ending at end.
-func (r *Recorder) Timeline(end time.Time) bulk.Timeline {
+// Snapshot returns what was recorded, the run ending at end.
+func (r *Timeline) Snapshot(end time.Time) bulk.Timeline {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tl := bulk.Timeline{

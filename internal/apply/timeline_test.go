@@ -17,7 +17,7 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 // retries counted apart, latency kept as min, max and sum; Retry-After pauses become spans
 // from the answer on, merged where they overlap.
 func TestRecorderBuckets(t *testing.T) {
-	r := NewRecorder(t0, 5)
+	r := NewTimeline(t0, 5)
 	ms := time.Millisecond
 	for _, a := range []api.Attempt{
 		{Start: at(1 * ms), Latency: 40 * ms, Status: 200, N: 1},
@@ -31,7 +31,7 @@ func TestRecorderBuckets(t *testing.T) {
 	} {
 		r.Observe(a)
 	}
-	tl := r.Timeline(at(12 * time.Second))
+	tl := r.Snapshot(at(12 * time.Second))
 	if tl.Width != bucketWidth || tl.Rate != 5 || !tl.Start.Equal(t0) || !tl.End.Equal(at(12*time.Second)) {
 		t.Fatalf("timeline %+v", tl)
 	}
@@ -59,7 +59,7 @@ func TestRecorderBuckets(t *testing.T) {
 // TestRecorderBounded: a long, busy run keeps at most maxBuckets buckets and maxPauses
 // pauses, its counts exact, and the slowest attempt still visible after every merge.
 func TestRecorderBounded(t *testing.T) {
-	r := NewRecorder(t0, 0)
+	r := NewTimeline(t0, 0)
 	const n = 50_000
 	span := 10 * time.Hour
 	var wg sync.WaitGroup
@@ -79,7 +79,7 @@ func TestRecorderBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	tl := r.Timeline(at(span))
+	tl := r.Snapshot(at(span))
 	if len(tl.Buckets) > maxBuckets || len(tl.Pauses) > maxPauses {
 		t.Fatalf("%d buckets and %d pauses: over the bounds %d and %d", len(tl.Buckets), len(tl.Pauses), maxBuckets, maxPauses)
 	}
@@ -113,7 +113,7 @@ func TestRecorderBounded(t *testing.T) {
 
 // TestRecorderWavesAndPace: the series issue 15 (waves) and issue 19 (--rate auto) fill.
 func TestRecorderWavesAndPace(t *testing.T) {
-	r := NewRecorder(t0, 0)
+	r := NewTimeline(t0, 0)
 	r.StartWave(at(time.Second), 1, 1)
 	r.EndWave(at(3*time.Second), 1, 0, false)
 	r.StartWave(at(5*time.Second), 2, 10)
@@ -122,7 +122,7 @@ func TestRecorderWavesAndPace(t *testing.T) {
 	r.Pace(at(time.Second), 4)
 	r.Pace(at(2*time.Second), 4) // no change: not a sample
 	r.Pace(at(3*time.Second), 8)
-	tl := r.Timeline(at(10 * time.Second))
+	tl := r.Snapshot(at(10 * time.Second))
 	wantWaves := []bulk.Wave{
 		{Index: 1, Last: 1, From: time.Second, To: 3 * time.Second, Integrations: 1},
 		{Index: 2, Last: 2, From: 5 * time.Second, To: 9 * time.Second, Integrations: 10, Failed: 3, Halted: true},
@@ -136,14 +136,14 @@ func TestRecorderWavesAndPace(t *testing.T) {
 	}
 
 	// Thousands of waves and pace changes stay bounded, every wave still covered.
-	r = NewRecorder(t0, 0)
+	r = NewTimeline(t0, 0)
 	const waves = 10_000
 	for i := 1; i <= waves; i++ {
 		r.StartWave(at(time.Duration(i)*time.Second), i, 1)
 		r.EndWave(at(time.Duration(i)*time.Second+500*time.Millisecond), i, i%2, false)
 		r.Pace(at(time.Duration(i)*time.Second), float64(i%7+1))
 	}
-	tl = r.Timeline(at(waves * time.Second))
+	tl = r.Snapshot(at(waves * time.Second))
 	if len(tl.Waves) > maxWaves || len(tl.Pace) > maxPace {
 		t.Fatalf("%d waves, %d pace samples: over the bounds", len(tl.Waves), len(tl.Pace))
 	}
@@ -166,7 +166,7 @@ func TestRecorderWavesAndPace(t *testing.T) {
 
 // TestRecorderRestart: what came before a restart is forgotten, offsets count from the new start.
 func TestRecorderRestart(t *testing.T) {
-	r := NewRecorder(t0, 5)
+	r := NewTimeline(t0, 5)
 	for i := range 10_000 { // enough to widen the buckets
 		r.Observe(api.Attempt{Start: at(time.Duration(i) * 10 * time.Millisecond), Status: 200, N: 1, RetryAfter: time.Millisecond})
 	}
@@ -174,7 +174,7 @@ func TestRecorderRestart(t *testing.T) {
 	r.Pace(at(time.Second), 3)
 	r.Restart(at(time.Hour))
 	r.Observe(api.Attempt{Start: at(time.Hour + time.Second), Latency: time.Millisecond, Status: 200, N: 1})
-	tl := r.Timeline(at(time.Hour + 2*time.Second))
+	tl := r.Snapshot(at(time.Hour + 2*time.Second))
 	if !tl.Start.Equal(at(time.Hour)) || tl.Width != bucketWidth || tl.Rate != 5 || len(tl.Buckets) != 1 || tl.Buckets[0].At != time.Second ||
 		len(tl.Pauses)+len(tl.Waves)+len(tl.Pace) != 0 {
 		t.Errorf("after a restart: %+v", tl)

@@ -6,7 +6,7 @@ import "time"
 // every HTTP attempt counted by outcome in time buckets with its latency, the Retry-After
 // pauses, and, where the run has them, its waves and the pace of --rate auto. Offsets are
 // from Start. Its size is bounded whatever the run's length: the recorder merges neighbouring
-// buckets as the run goes (apply.Recorder), so Buckets holds at most a few thousand entries.
+// buckets as the run goes (apply.Timeline), so Buckets holds at most a few thousand entries.
 type Timeline struct {
 	// Start and End bound the run: from the first request it could send to the report.
 	Start, End time.Time

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,6 +72,7 @@ type applyCmd struct {
 	s        *session
 	plan     bulk.Plan // the session's plan, with the resumed run's state before it
 	j        *apply.Journal
+	timeline *apply.Timeline // what the run sends, for report.html
 }
 
 func runApply(ctx context.Context, args []string, stdio Stdio) error {
@@ -144,6 +146,10 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every request from here on is drawn in report.html's timeline, the planning reads
+	// included.
+	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate)
+	c.f.conn.onAttempt = c.timeline.Observe
 	if c.s, err = prepare(ctx, file, rec, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
@@ -299,7 +305,12 @@ func (c *applyCmd) show(ctx context.Context) error {
 			c.f.resume, inDoubt, bulk.Plural(inDoubt, "integration is", "integrations are"))
 	}
 	if toSend > 0 && !c.f.yes {
-		return confirm(ctx, c.stdio, toSend, c.s.server)
+		if err := confirm(ctx, c.stdio, toSend, c.s.server); err != nil {
+			return err
+		}
+		// The timeline starts at the answer: the minutes someone spent reading the plan are
+		// not part of the rollout.
+		c.timeline.Restart(time.Now())
 	}
 	return nil
 }
@@ -364,6 +375,8 @@ func (c *applyCmd) run(ctx context.Context) error {
 	journalErr := c.j.Close()
 	run.Results, run.Finished = results, time.Now()
 	run.Shapes = s.client.Shapes()
+	run.Timelines, run.TimelinesDropped = earlierTimelines(c.f.resume, c.log)
+	run.Timelines = append(run.Timelines, c.timeline.Snapshot(run.Finished))
 	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
 	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
 }
@@ -629,4 +642,27 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 		return errShown{ExitFailure}
 	}
 	return nil
+}
+
+// earlierTimelines reads the timelines of the earlier runs into a report directory that is
+// resumed, so that report.html draws every run. A timeline.json that cannot be read costs
+// only the earlier runs' charts, with a warning.
+func earlierTimelines(resume string, log *slog.Logger) ([]bulk.Timeline, int) {
+	if resume == "" {
+		return nil, 0
+	}
+	f, err := report.OpenRegular(filepath.Join(resume, report.TimelineFile), os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0
+	}
+	if err == nil {
+		defer f.Close()
+		var runs []bulk.Timeline
+		var dropped int
+		if runs, dropped, err = report.ReadTimeline(f); err == nil {
+			return runs, dropped
+		}
+	}
+	log.Warn("report.html will not draw the earlier runs' timelines", "err", err)
+	return nil, 0
 }

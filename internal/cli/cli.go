@@ -77,6 +77,7 @@ func commands() []command {
 		{"apply", "apply a CSV file or a reviewed plan, writing a report", runApply},
 		{"export", "write the server's current options as a CSV file", runExport},
 		{"probe", "first contact with a server: what works, and the shapes of its answers", runProbe},
+		{"show", "render a saved report: show DIR --html (re)writes its report.html", runShow},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -129,7 +130,7 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 			return exitCode(c.run(ctx, args[1:], stdio), stdio.Err)
 		}
 	}
-	fmt.Fprintf(stdio.Err, "polarity-bulk: unknown command %q\nhint: the commands are validate, plan, apply, export, probe and version; see 'polarity-bulk --help'\n", name)
+	fmt.Fprintf(stdio.Err, "polarity-bulk: unknown command %q\nhint: the commands are validate, plan, apply, export, probe, show and version; see 'polarity-bulk --help'\n", name)
 	return ExitUsage
 }
 

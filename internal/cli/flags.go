@@ -93,6 +93,8 @@ type connFlags struct {
 	burst        int
 	retries      int
 	maxWait      time.Duration
+	// onAttempt, when set, sees every HTTP attempt (apply records report.html's timeline).
+	onAttempt func(api.Attempt)
 }
 
 func addConnFlags(fs *flag.FlagSet) *connFlags {
@@ -117,7 +119,7 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	cfg := api.Config{
 		URL: c.url, CACertFile: c.caCert, InsecureSkipVerify: c.insecure,
 		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, MaxAttempts: 1 + c.retries, MaxWait: c.maxWait,
-		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(),
+		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(), OnAttempt: c.onAttempt,
 	}
 	if cfg.URL == "" {
 		cfg.URL = stdio.getenv("POLARITY_URL")

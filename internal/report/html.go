@@ -188,8 +188,14 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 			if o.PermissionChanges {
 				ho.Perm = o.PermissionBefore + " → " + o.PermissionAfter
 			}
-			if o.Verified != nil {
-				ho.Verified = map[bool]string{true: "verified", false: "not verified"}[*o.Verified]
+			switch o.Verified {
+			case bulk.VerifyNone:
+			case bulk.VerifyOK:
+				ho.Verified = "verified"
+			case bulk.VerifyMismatch:
+				ho.Verified = "not verified: the server holds something else"
+			default:
+				ho.Verified = "verified " + string(o.Verified)
 			}
 			if o.Error != "" && o.Error != in.Error {
 				ho.Error = printable(o.Error, lim.errText)

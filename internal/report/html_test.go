@@ -18,7 +18,7 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
-// testRecorder builds a timeline from attempts the way apply.Recorder does (apply imports
+// testRecorder builds a timeline from attempts the way apply.Timeline does (apply imports
 // report, so its tests cannot use it), without the bounds: fixed buckets of 1/64 s, pauses
 // merged where they overlap.
 type testRecorder struct {
