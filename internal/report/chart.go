@@ -407,7 +407,18 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 		c.Legend = append(c.Legend, legendItem{"pause", "Retry-After pause"})
 	}
 	if hasWaves {
-		c.Legend = append(c.Legend, legendItem{"wave", "wave"}, legendItem{"wave warn", "wave with failures"}, legendItem{"wave bad", "wave that stopped the run"})
+		c.Legend = append(c.Legend, legendItem{"wave", "wave"})
+		failed, halted := false, false
+		for _, w := range tl.Waves {
+			failed = failed || w.Failed > 0 && !w.Halted
+			halted = halted || w.Halted
+		}
+		if failed {
+			c.Legend = append(c.Legend, legendItem{"wave warn", "wave with failures"})
+		}
+		if halted {
+			c.Legend = append(c.Legend, legendItem{"wave bad", "wave that stopped the run"})
+		}
 	}
 
 	// Totals.

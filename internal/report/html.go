@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ type htmlLimits struct {
 	options, value, errText int // options listed per integration; runes of a value, an error
 }
 
-var htmlLevels = []htmlLimits{{8, 80, 400}, {4, 48, 240}, {2, 32, 160}, {0, 0, 120}}
+var htmlLevels = []htmlLimits{{math.MaxInt, 80, 400}, {4, 48, 240}, {2, 32, 160}, {0, 0, 120}}
 
 // htmlBudget is the page size allowed per 1,000 integrations (at least that much in all),
 // with room left under SPEC.md's 1.5 MB.
@@ -278,7 +279,7 @@ code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;
 .warn{background:#fffaf0;border:1px solid #fbd38d;border-radius:6px;padding:8px 14px}.warn li{margin:2px 0}
 figure{margin:0 0 18px}figcaption{font-weight:600;margin-bottom:4px}
 svg.tl{width:100%;height:auto;display:block;font:11px system-ui,sans-serif}
-.tl text{fill:#4a5568}.tl .lbl{fill:#1a202c;font-weight:600;font-size:12px}.tl .note{fill:#718096;font-style:italic}.tl .wt{fill:#1a202c;font-size:11px}
+.tl text{fill:#4a5568}.tl .lbl{fill:#1a202c;font-weight:600;font-size:12px}.tl .note{fill:#4a5568;font-style:italic;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}.tl .wt{fill:#1a202c;font-size:11px}
 .tl .ok{fill:var(--ok)}.tl .ce{fill:var(--ce)}.tl .th{fill:var(--th)}.tl .se{fill:var(--se)}.tl .na{fill:var(--na)}.tl .rt{fill:var(--rt)}
 .tl .band{fill:#bee3f8}.tl .mean{fill:none;stroke:#2b6cb0;stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}
 .tl .pace{fill:none;stroke:#0b7285;stroke-width:2.2}.tl .limit{stroke:#4a5568;stroke-dasharray:5 4}
@@ -313,6 +314,7 @@ body{max-width:none;padding:0;font-size:11px}
 tr[hidden]{display:table-row}
 th{position:static}
 tr,figure,.verdict,.cards{break-inside:avoid}
+h2,figcaption{break-after:avoid}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .err{max-width:none}
 }`
