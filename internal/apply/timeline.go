@@ -13,9 +13,11 @@ import (
 // (4,000 points) when it draws; a rollout may run for hours, so the Timeline downsamples as
 // it goes instead: fixed-width time buckets that start at bucketWidth and double in width
 // (neighbours merged) whenever the run outgrows maxBuckets. Counts stay exact and each
-// bucket keeps its latency minimum and maximum, so merging never hides a spike.
+// bucket keeps its latency minimum and maximum, so merging never hides a spike. The width is
+// a 64th of a second so that doubling reaches whole seconds (a chart's "per second" bars add
+// up whole buckets) and every width is a whole number of microseconds (timeline.json's unit).
 const (
-	bucketWidth = 10 * time.Millisecond
+	bucketWidth = time.Second / 64
 	maxBuckets  = 4096
 	maxPauses   = 1024
 	maxWaves    = 4096

@@ -38,7 +38,7 @@ func TestRecorderBuckets(t *testing.T) {
 	want := []bulk.Bucket{
 		{At: 0, OK: 2, ServerError: 1, LatencyMin: ms, LatencyMax: 60 * ms, LatencySum: 101 * ms},
 		{At: 500 * ms, Throttled: 1, LatencyMin: 30 * ms, LatencyMax: 30 * ms, LatencySum: 30 * ms},
-		{At: 2100 * ms, OK: 1, NoAnswer: 1, ClientError: 1, Retries: 2, LatencyMin: 10 * ms, LatencyMax: 2 * time.Second, LatencySum: 2030 * ms},
+		{At: 134 * bucketWidth, OK: 1, NoAnswer: 1, ClientError: 1, Retries: 2, LatencyMin: 10 * ms, LatencyMax: 2 * time.Second, LatencySum: 2030 * ms},
 		{At: 10 * time.Second, ServerError: 1, LatencyMin: 15 * ms, LatencyMax: 15 * ms, LatencySum: 15 * ms},
 	}
 	if len(tl.Buckets) != len(want) {

@@ -70,13 +70,13 @@ func chartSpan(tl bulk.Timeline) time.Duration {
 	return max(d, time.Second)
 }
 
-// bins adds the buckets up into at most maxBins bins of equal width.
-func bins(tl bulk.Timeline, span time.Duration) (time.Duration, []bulk.Bucket) {
+// bins adds the buckets up into at most maxBins bins of equal width, at least least wide.
+func bins(tl bulk.Timeline, span, least time.Duration) (time.Duration, []bulk.Bucket) {
 	w := tl.Width
 	if w <= 0 {
-		w = 10 * time.Millisecond
+		w = time.Second / 64
 	}
-	for span/w >= maxBins {
+	for span/w >= maxBins || w < least {
 		w *= 2
 	}
 	out := make([]bulk.Bucket, int(span/w)+1)
@@ -128,19 +128,29 @@ func niceCeil(v float64) (top, step float64) {
 }
 
 // drawTimeline renders one run's timeline; id makes the SVG's element ids unique on the page.
+//
+// Rates (requests and retries per second) are drawn in bins of at least a second, so that
+// one request in a 20 ms bin is not drawn as 50 per second, and the time axis runs to the end
+// of the last such bin; latency, which means the same at any width, in bins as narrow as the
+// recorded buckets and the chart's width allow.
 func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 	span := chartSpan(tl)
-	bw, bs := bins(tl, span)
+	bw, bs := bins(tl, span, time.Second)
+	span = (span + bw - 1) / bw * bw
+	lw, ls := bins(tl, span, 0)
 	secs := bw.Seconds()
 	x := func(d time.Duration) float64 { return chartLeft + float64(d)/float64(span)*plotW }
-	bar := func(d time.Duration) (float64, float64) {
-		x0, x1 := x(d), x(d+bw)
-		w := x1 - x0
-		if w > 3 {
-			w-- // a gap between bars
+	barOf := func(w time.Duration) func(time.Duration) (float64, float64) {
+		return func(d time.Duration) (float64, float64) {
+			x0, x1 := x(d), x(min(d+w, span))
+			wd := x1 - x0
+			if wd > 3 {
+				wd-- // a gap between bars
+			}
+			return x0, max(wd, 0.8)
 		}
-		return x0, max(w, 0.8)
 	}
+	bar, latBar := barOf(bw), barOf(lw)
 
 	var total bulk.Bucket
 	for _, b := range bs {
@@ -284,7 +294,7 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 	// Latency: each bin's range (min to max) and mean.
 	var means []float64
 	latMax, latMin := 0.0, math.Inf(1)
-	for _, b := range bs {
+	for _, b := range ls {
 		if b.Attempts() == 0 {
 			continue
 		}
@@ -323,16 +333,16 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 	}
 	var mean strings.Builder
 	run := 0 // bins in the current stretch of the mean line
-	for i, b := range bs {
+	for i, b := range ls {
 		if b.Attempts() == 0 {
 			run = 0
 			continue
 		}
-		x0, w := bar(b.At)
+		x0, w := latBar(b.At)
 		y0, y1 := ly(ms(b.LatencyMax)), ly(ms(b.LatencyMin))
 		s.f(`<rect class="band" x="%s" y="%s" width="%s" height="%s"/>`, n(x0), n(y0), n(w), n(max(y1-y0, 1)))
 		my := ly(ms(b.LatencySum) / float64(b.Attempts()))
-		lonely := (i == 0 || bs[i-1].Attempts() == 0) && (i+1 == len(bs) || bs[i+1].Attempts() == 0)
+		lonely := (i == 0 || ls[i-1].Attempts() == 0) && (i+1 == len(ls) || ls[i+1].Attempts() == 0)
 		switch {
 		case lonely:
 			fmt.Fprintf(&mean, "M%s %sh%s", n(x0), n(my), n(w))
