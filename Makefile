@@ -65,7 +65,7 @@ bench: build
 ## fuzz: each fuzz target for FUZZTIME (crashers land in the package's testdata/fuzz: keep them as seeds)
 FUZZ := ./internal/sheet:FuzzRead ./internal/plan:FuzzConvert ./internal/api:FuzzIntegrations \
         ./internal/api:FuzzIntegration ./internal/api:FuzzPatchAnswer ./internal/api:FuzzLogin \
-        ./internal/api:FuzzRetryAfter
+        ./internal/api:FuzzRetryAfter ./internal/report:FuzzTimeline
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \

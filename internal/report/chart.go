@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"html"
+	"html/template"
 	"math"
 	"slices"
 	"strconv"
@@ -44,7 +45,7 @@ var outcomeSeries = []struct {
 
 // timelineChart is one run's chart: the SVG, its legend and a line of totals.
 type timelineChart struct {
-	SVG    string
+	SVG    template.HTML // markup built here, from numbers and fixed labels (text escaped)
 	Legend []legendItem
 	Stats  []string
 }
@@ -395,7 +396,7 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 		s.f(`<text x="%s" y="%s" text-anchor="%s">%s</text>`, n(tx), n(axisTop+15), anchor, clock(t))
 	}
 	s.f(`</svg>`)
-	c.SVG = s.String()
+	c.SVG = template.HTML(s.String())
 
 	// Legend: only what the chart shows.
 	for _, ser := range outcomeSeries {

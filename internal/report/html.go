@@ -64,7 +64,6 @@ type htmlCount struct {
 type htmlChart struct {
 	Title string
 	timelineChart
-	SVG template.HTML
 }
 
 type htmlRow struct {
@@ -119,7 +118,7 @@ func drawCharts(runs []bulk.Timeline, dropped int) []htmlChart {
 			}
 			title = fmt.Sprintf("Run %d of %d (%s): %s", i+1+dropped, len(runs)+dropped, kind, title)
 		}
-		out = append(out, htmlChart{Title: title, timelineChart: c, SVG: template.HTML(c.SVG)})
+		out = append(out, htmlChart{Title: title, timelineChart: c})
 	}
 	return out
 }

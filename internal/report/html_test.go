@@ -354,23 +354,23 @@ func TestTimelineSeries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := drawTimeline(tc.tl, "x")
 			for _, s := range tc.has {
-				if !strings.Contains(c.SVG, s) {
+				if !strings.Contains(string(c.SVG), s) {
 					t.Errorf("chart lacks %s", s)
 				}
 			}
 			for _, s := range tc.lack {
-				if strings.Contains(c.SVG, s) {
+				if strings.Contains(string(c.SVG), s) {
 					t.Errorf("chart has %s", s)
 				}
 			}
-			if strings.Contains(c.SVG, "NaN") || strings.Contains(c.SVG, "Inf") {
+			if strings.Contains(string(c.SVG), "NaN") || strings.Contains(string(c.SVG), "Inf") {
 				t.Error("chart has a NaN or Inf coordinate")
 			}
 		})
 	}
 	// The pace line steps through every sample.
 	c := drawTimeline(auto, "x")
-	if m := regexp.MustCompile(`class="pace" d="([^"]+)"`).FindStringSubmatch(c.SVG); m == nil || strings.Count(m[1], "V")+1 != len(auto.Pace) {
+	if m := regexp.MustCompile(`class="pace" d="([^"]+)"`).FindStringSubmatch(string(c.SVG)); m == nil || strings.Count(m[1], "V")+1 != len(auto.Pace) {
 		t.Errorf("pace path %q does not step through %d samples", m, len(auto.Pace))
 	}
 	// Bars of the requests panel add up to every attempt: the tooltips count them.
@@ -388,7 +388,7 @@ func TestTimelineSeries(t *testing.T) {
 	}
 }
 
-func c2(tl bulk.Timeline) string { return drawTimeline(tl, "y").SVG }
+func c2(tl bulk.Timeline) string { return string(drawTimeline(tl, "y").SVG) }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
 
@@ -430,7 +430,23 @@ func TestTimelineJSONRoundTrip(t *testing.T) {
 	if err != nil || len(got) != maxRuns || dropped != 5 || !got[0].Start.Equal(many[3].Start) {
 		t.Errorf("kept %d runs from %v, dropped %d (err %v); want the last %d and 5 dropped", len(got), got[0].Start, dropped, err, maxRuns)
 	}
-	for _, bad := range []string{`{"format":1,"kind":"polarity-bulk results"}`, `{"format":9,"kind":"polarity-bulk timeline"}`, `[1]`, `{"format":1,"kind":"polarity-bulk timeline"} x`} {
+	run := func(fields string) string {
+		return `{"format":1,"kind":"polarity-bulk timeline","runs":[{"start":"2025-03-01T09:00:00Z","end":"2025-03-01T09:01:00Z",` + fields + `}]}`
+	}
+	if _, _, err := ReadTimeline(strings.NewReader(run(`"bucket_ms":15.625,"buckets":[{"t_ms":0,"ok":1,"latency_min_ms":1,"latency_max_ms":1,"latency_sum_ms":1}]`))); err != nil {
+		t.Errorf("a good run is refused: %v", err)
+	}
+	// A file edited by hand must not make the chart index before its start or allocate
+	// without end: such numbers are refused.
+	for _, bad := range []string{`{"format":1,"kind":"polarity-bulk results"}`, `{"format":9,"kind":"polarity-bulk timeline"}`, `[1]`, `{"format":1,"kind":"polarity-bulk timeline"} x`,
+		run(`"bucket_ms":0`), run(`"bucket_ms":-5`), run(`"bucket_ms":15.625,"buckets":[{"t_ms":-100}]`),
+		run(`"bucket_ms":15.625,"buckets":[{"t_ms":1e18}]`), run(`"bucket_ms":15.625,"buckets":[{"t_ms":0,"ok":-1}]`),
+		run(`"bucket_ms":15.625,"retry_after_pauses":[{"from_ms":10,"to_ms":5}]`), run(`"bucket_ms":15.625,"waves":[{"wave":0}]`),
+		run(`"bucket_ms":15.625,"pace":[{"t_ms":-1,"rate":2}]`),
+		`{"format":1,"kind":"polarity-bulk timeline","runs":[{"start":"2025-03-01T09:01:00Z","end":"2025-03-01T09:00:00Z","bucket_ms":15.625}]}`,
+		`{"format":1,"kind":"polarity-bulk timeline","runs":[{"end":"2025-03-01T09:00:00Z","bucket_ms":15.625}]}`, // found by FuzzTimeline: a span of 292 years
+		`{"format":1,"kind":"polarity-bulk timeline","runs":[{"start":"2023-03-01T09:00:00Z","end":"2025-03-01T09:00:00Z","bucket_ms":15.625}]}`,
+	} {
 		if _, _, err := ReadTimeline(strings.NewReader(bad)); err == nil {
 			t.Errorf("ReadTimeline(%s) succeeded", bad)
 		}
@@ -504,4 +520,38 @@ func TestRewriteHTML(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(empty, HTMLFile)); err == nil {
 		t.Error("report.html was written from a bad results.json")
 	}
+}
+
+// FuzzTimeline: whatever a timeline.json holds, reading it either fails or gives timelines
+// the chart draws without a panic or a NaN, in bounded size.
+func FuzzTimeline(f *testing.F) {
+	// Small seeds: the fuzzer minimizes every new input, and a big one takes it minutes.
+	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	small := bulk.Timeline{Start: start, End: start.Add(3 * time.Second), Width: time.Second / 64, Rate: 5,
+		Buckets: []bulk.Bucket{
+			{At: 0, OK: 2, LatencyMin: time.Millisecond, LatencyMax: 3 * time.Millisecond, LatencySum: 4 * time.Millisecond},
+			{At: time.Second, Throttled: 1, Retries: 1, LatencyMin: time.Millisecond, LatencyMax: time.Millisecond, LatencySum: time.Millisecond},
+		},
+		Pauses: []bulk.Span{{From: time.Second, To: 2 * time.Second}},
+		Waves:  []bulk.Wave{{Index: 1, Last: 1, To: time.Second, Integrations: 1}, {Index: 2, Last: 3, From: time.Second, To: 3 * time.Second, Integrations: 4, Failed: 1, Halted: true}},
+		Pace:   []bulk.PaceSample{{At: 0, Rate: 2}, {At: time.Second, Rate: 4}},
+	}
+	var b bytes.Buffer
+	if err := TimelineJSON(&b, []bulk.Timeline{small}, 1); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"format":1,"kind":"polarity-bulk timeline","runs":[{"start":"2025-03-01T09:00:00Z","end":"2025-03-01T09:00:00Z","bucket_ms":0.001,"buckets":[{"t_ms":31536000000}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		runs, _, err := ReadTimeline(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, tl := range runs {
+			svg := string(drawTimeline(tl, "f").SVG)
+			if strings.Contains(svg, "NaN") || len(svg) > 2<<20 {
+				t.Fatalf("chart of %d bytes, NaN %v", len(svg), strings.Contains(svg, "NaN"))
+			}
+		}
+	})
 }

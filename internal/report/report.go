@@ -2,8 +2,9 @@
 // plan.json and plan.md of `plan`, and the report directory of `apply` (SPEC.md section 4).
 //
 // Every renderer is pure: values in, bytes out, no clock, no network, no goroutines. Only
-// dir.go touches the file system: WriteDir and WriteFile write (through a temporary name),
-// CheckDir, OpenRegular and OpenInput refuse links and other files that are not regular.
+// dir.go touches the file system: WriteDir, RewriteHTML (show --html) and WriteFile write
+// (through a temporary name), CheckDir, OpenRegular and OpenInput refuse links and other
+// files that are not regular.
 //
 // Secrets (SPEC.md section 5). A change is sensitive when bulk.Change.Sensitive is set or its
 // value comes from ${NAME}. For such a change no renderer prints Row.Cell, Row.Value.Text,

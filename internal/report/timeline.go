@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -134,7 +135,56 @@ func ReadTimeline(r io.Reader) ([]bulk.Timeline, int, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, 0, fmt.Errorf("read timeline: %w", err)
 	}
+	for i, r := range f.Runs {
+		if err := r.check(); err != nil {
+			return nil, 0, fmt.Errorf("read timeline: run %d: %w", i+1, err)
+		}
+	}
+	if f.Dropped < 0 {
+		return nil, 0, errors.New("read timeline: dropped_runs is negative")
+	}
 	return f.timelines(), f.Dropped, nil
+}
+
+// maxOffsetMS bounds every offset and latency a timeline.json may hold (a year): a file
+// edited by hand must not make the chart allocate without end or index before its start.
+const maxOffsetMS = 366 * 24 * 3600 * 1000.0
+
+// check refuses a run whose numbers no Recorder writes.
+func (r timelineRun) check() error {
+	ok := func(ms float64) bool { return ms >= 0 && ms <= maxOffsetMS && !math.IsNaN(ms) }
+	switch {
+	case r.Start.IsZero() || r.End.Before(r.Start):
+		return errors.New("it has no start, or ends before it starts")
+	case r.End.Sub(r.Start) > fromMillis(maxOffsetMS):
+		return errors.New("it lasts over a year")
+	case !(r.BucketMS > 0) || !ok(r.BucketMS):
+		return fmt.Errorf("bucket width %g ms", r.BucketMS)
+	case !ok(r.Rate):
+		return fmt.Errorf("rate %g", r.Rate)
+	}
+	for _, b := range r.Buckets {
+		if !ok(b.AtMS) || !ok(b.MinMS) || !ok(b.MaxMS) || !ok(b.SumMS) ||
+			b.OK < 0 || b.ClientError < 0 || b.Throttled < 0 || b.ServerError < 0 || b.NoAnswer < 0 || b.Retries < 0 {
+			return fmt.Errorf("bucket at %g ms holds a negative or out-of-range number", b.AtMS)
+		}
+	}
+	for _, p := range r.Pauses {
+		if !ok(p.FromMS) || !ok(p.ToMS) || p.ToMS < p.FromMS {
+			return fmt.Errorf("pause %g–%g ms", p.FromMS, p.ToMS)
+		}
+	}
+	for _, w := range r.Waves {
+		if !ok(w.FromMS) || !ok(w.ToMS) || w.ToMS < w.FromMS || w.Integrations < 0 || w.Failed < 0 || w.Index < 1 || w.Last != 0 && w.Last < w.Index {
+			return fmt.Errorf("wave %d", w.Index)
+		}
+	}
+	for _, p := range r.Pace {
+		if !ok(p.AtMS) || !ok(p.Rate) {
+			return fmt.Errorf("pace sample at %g ms", p.AtMS)
+		}
+	}
+	return nil
 }
 
 func (f timelineFile) timelines() []bulk.Timeline {
