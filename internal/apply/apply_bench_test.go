@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
 	"github.com/polarity-bulk/polarity-bulk/internal/apply"
@@ -66,4 +67,24 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(srv.calls.Load()), "ns/PATCH")
 		})
 	}
+}
+
+// BenchmarkRecorderObserve is the cost the timeline adds to each HTTP attempt, from four
+// goroutines at once (as --concurrency 4 calls it), over a run long enough to merge buckets.
+func BenchmarkRecorderObserve(b *testing.B) {
+	start := time.Now()
+	r := apply.NewRecorder(start, 5)
+	var i atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := i.Add(1)
+			a := api.Attempt{Start: start.Add(time.Duration(n) * 5 * time.Millisecond), Latency: 40 * time.Millisecond, Status: 200, N: 1}
+			if n%20 == 0 {
+				a.Status, a.RetryAfter = 429, time.Second
+			}
+			r.Observe(a)
+		}
+	})
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"io"
 	"testing"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 )
 
 // The benchmarks render a 1,000-integration × 10-option plan and its results, the size of a
@@ -64,6 +66,18 @@ func BenchmarkWriteDir(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := WriteDir(dir, r, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHTML renders report.html for 1,000 integrations of 10 options and a timeline.
+func BenchmarkHTML(b *testing.B) {
+	r := bigRun(bigPlan(1000, 10))
+	r.Timelines = []bulk.Timeline{syntheticTimeline(r.Started, false)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := HTML(io.Discard, r); err != nil {
 			b.Fatal(err)
 		}
 	}
