@@ -69,11 +69,11 @@ func BenchmarkRun(b *testing.B) {
 	}
 }
 
-// BenchmarkRecorderObserve is the cost the timeline adds to each HTTP attempt, from four
+// BenchmarkTimelineObserve is the cost the timeline adds to each HTTP attempt, from four
 // goroutines at once (as --concurrency 4 calls it), over a run long enough to merge buckets.
-func BenchmarkRecorderObserve(b *testing.B) {
+func BenchmarkTimelineObserve(b *testing.B) {
 	start := time.Now()
-	r := apply.NewRecorder(start, 5)
+	r := apply.NewTimeline(start, 5)
 	var i atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(1)

@@ -248,10 +248,20 @@ func (r *Timeline) Snapshot(end time.Time) bulk.Timeline {
 	defer r.mu.Unlock()
 	tl := bulk.Timeline{
 		Start: r.start, End: end, Width: r.width, Rate: r.rate,
-		Pauses: slices.Clone(r.pauses), Waves: slices.Clone(r.waves), Pace: slices.Clone(r.pace),
+		Waves: slices.Clone(r.waves), Pace: slices.Clone(r.pace),
 	}
 	if end.Before(r.start) {
 		tl.End = r.start
+	}
+	// A pause is drawn as far as the run went: a server may ask for a day (and the run then
+	// fails what would wait for it, past --max-wait), which is no part of this run's story.
+	last := tl.End.Sub(r.start)
+	for _, p := range r.pauses {
+		if p.From >= last {
+			break
+		}
+		p.To = min(p.To, last)
+		tl.Pauses = append(tl.Pauses, p)
 	}
 	for i, b := range r.buckets {
 		if b.Attempts() == 0 {

@@ -13,10 +13,10 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
-// TestRecorderBuckets: each attempt lands in the bucket of its start, counted by outcome,
+// TestTimelineBuckets: each attempt lands in the bucket of its start, counted by outcome,
 // retries counted apart, latency kept as min, max and sum; Retry-After pauses become spans
 // from the answer on, merged where they overlap.
-func TestRecorderBuckets(t *testing.T) {
+func TestTimelineBuckets(t *testing.T) {
 	r := NewTimeline(t0, 5)
 	ms := time.Millisecond
 	for _, a := range []api.Attempt{
@@ -56,9 +56,9 @@ func TestRecorderBuckets(t *testing.T) {
 	}
 }
 
-// TestRecorderBounded: a long, busy run keeps at most maxBuckets buckets and maxPauses
+// TestTimelineBounded: a long, busy run keeps at most maxBuckets buckets and maxPauses
 // pauses, its counts exact, and the slowest attempt still visible after every merge.
-func TestRecorderBounded(t *testing.T) {
+func TestTimelineBounded(t *testing.T) {
 	r := NewTimeline(t0, 0)
 	const n = 50_000
 	span := 10 * time.Hour
@@ -111,8 +111,8 @@ func TestRecorderBounded(t *testing.T) {
 	}
 }
 
-// TestRecorderWavesAndPace: the series issue 15 (waves) and issue 19 (--rate auto) fill.
-func TestRecorderWavesAndPace(t *testing.T) {
+// TestTimelineWavesAndPace: the series issue 15 (waves) and issue 19 (--rate auto) fill.
+func TestTimelineWavesAndPace(t *testing.T) {
 	r := NewTimeline(t0, 0)
 	r.StartWave(at(time.Second), 1, 1)
 	r.EndWave(at(3*time.Second), 1, 0, false)
@@ -164,8 +164,8 @@ func TestRecorderWavesAndPace(t *testing.T) {
 	}
 }
 
-// TestRecorderRestart: what came before a restart is forgotten, offsets count from the new start.
-func TestRecorderRestart(t *testing.T) {
+// TestTimelineRestart: what came before a restart is forgotten, offsets count from the new start.
+func TestTimelineRestart(t *testing.T) {
 	r := NewTimeline(t0, 5)
 	for i := range 10_000 { // enough to widen the buckets
 		r.Observe(api.Attempt{Start: at(time.Duration(i) * 10 * time.Millisecond), Status: 200, N: 1, RetryAfter: time.Millisecond})
@@ -178,5 +178,18 @@ func TestRecorderRestart(t *testing.T) {
 	if !tl.Start.Equal(at(time.Hour)) || tl.Width != bucketWidth || tl.Rate != 5 || len(tl.Buckets) != 1 || tl.Buckets[0].At != time.Second ||
 		len(tl.Pauses)+len(tl.Waves)+len(tl.Pace) != 0 {
 		t.Errorf("after a restart: %+v", tl)
+	}
+}
+
+// TestTimelinePauseClipped: a Retry-After longer than the run (a day, which --max-wait turns
+// into failures) is drawn as far as the run went, not a day on.
+func TestTimelinePauseClipped(t *testing.T) {
+	r := NewTimeline(t0, 5)
+	r.Observe(api.Attempt{Start: at(time.Second), Latency: 10 * time.Millisecond, Status: 429, N: 1, RetryAfter: 24 * time.Hour})
+	r.Observe(api.Attempt{Start: at(2 * time.Second), Latency: 10 * time.Millisecond, Status: 429, N: 1, RetryAfter: 100 * 365 * 24 * time.Hour})
+	r.Observe(api.Attempt{Start: at(6 * time.Second), Latency: 10 * time.Millisecond, Status: 429, N: 1, RetryAfter: time.Second})
+	tl := r.Snapshot(at(5 * time.Second))
+	if len(tl.Pauses) != 1 || tl.Pauses[0] != (bulk.Span{From: 1010 * time.Millisecond, To: 5 * time.Second}) {
+		t.Errorf("pauses %+v, want one from 1.01s to the run's end at 5s", tl.Pauses)
 	}
 }

@@ -14,8 +14,8 @@ type Timeline struct {
 	Width time.Duration
 	// Buckets lists the buckets that saw an attempt, in time order.
 	Buckets []Bucket
-	// Pauses are the times every request waited because the server sent Retry-After, merged
-	// where they overlap, in time order.
+	// Pauses are the times every request waited because the server sent Retry-After (or, past
+	// --max-wait, failed instead), merged where they overlap, in time order, cut at End.
 	Pauses []Span
 	// Waves are the run's waves in order (--waves); empty for a run without them.
 	Waves []Wave

@@ -276,7 +276,7 @@ func TestHTMLNoSecrets(t *testing.T) {
 	}
 }
 
-// denseTimeline is the largest timeline a Recorder keeps: every bucket used, every series
+// denseTimeline is the largest timeline an apply.Timeline keeps: every bucket used, every series
 // at its bound.
 func denseTimeline(start time.Time) bulk.Timeline {
 	tl := bulk.Timeline{Start: start, End: start.Add(4096 * 80 * time.Millisecond), Width: 80 * time.Millisecond}
@@ -295,7 +295,7 @@ func denseTimeline(start time.Time) bulk.Timeline {
 
 // TestHTMLSize: 1,000 integrations fit in 1.5 MB (SPEC.md section 4): a typical rollout with
 // every option listed, and a worst case of ten options each, long hostile errors and ten runs
-// of the densest timeline a Recorder keeps, which the page then shows less of per row.
+// of the densest timeline an apply.Timeline keeps, which the page then shows less of per row.
 func TestHTMLSize(t *testing.T) {
 	const limit = 1_500_000
 	typical := bigRun(bigPlan(1000, 2))

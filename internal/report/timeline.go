@@ -150,7 +150,7 @@ func ReadTimeline(r io.Reader) ([]bulk.Timeline, int, error) {
 // edited by hand must not make the chart allocate without end or index before its start.
 const maxOffsetMS = 366 * 24 * 3600 * 1000.0
 
-// check refuses a run whose numbers no Recorder writes.
+// check refuses a run whose numbers no apply.Timeline writes.
 func (r timelineRun) check() error {
 	ok := func(ms float64) bool { return ms >= 0 && ms <= maxOffsetMS && !math.IsNaN(ms) }
 	switch {
