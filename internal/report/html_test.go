@@ -16,6 +16,7 @@ import (
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // testRecorder builds a timeline from attempts the way apply.Timeline does (apply imports
@@ -157,7 +158,7 @@ func TestHTMLGolden(t *testing.T) {
 	for name, r := range map[string]Run{"report.html": fixtureWithTimelines(), "report-no-timeline.html": fixtureRun()} {
 		t.Run(name, func(t *testing.T) {
 			got := render(t, func(w io.Writer) error { return HTML(w, r) })
-			golden(t, name, []byte(got))
+			testkit.Golden(t, filepath.Join("testdata", name), []byte(got))
 			if again := render(t, func(w io.Writer) error { return HTML(w, r) }); again != got {
 				t.Fatal("two renderings differ")
 			}
