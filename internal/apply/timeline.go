@@ -25,7 +25,7 @@ const (
 )
 
 // Timeline records a run's timeline for report.html as the run goes: pass Observe as the API
-// client's Config.Observe. Its memory is bounded whatever the run's length (see maxBuckets).
+// client's Config.OnAttempt. Its memory is bounded whatever the run's length (see maxBuckets).
 // It is safe for concurrent use.
 type Timeline struct {
 	mu      sync.Mutex
@@ -56,7 +56,7 @@ func (r *Timeline) Restart(start time.Time) {
 // offset is t's place on the timeline; times before its start count as its start.
 func (r *Timeline) offset(t time.Time) time.Duration { return max(0, t.Sub(r.start)) }
 
-// Observe records one HTTP attempt: it has api.Config.Observe's signature.
+// Observe records one HTTP attempt: it has api.Config.OnAttempt's signature.
 func (r *Timeline) Observe(a api.Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
