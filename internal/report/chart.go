@@ -213,7 +213,7 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 			if w.Last > w.Index {
 				name = fmt.Sprintf("waves %d–%d", w.Index, w.Last)
 			}
-			what := fmt.Sprintf("%s: %s, %d failed, %s", name, plural(w.Integrations, "integration"), w.Failed, fmtDuration(w.To-w.From))
+			what := fmt.Sprintf("%s: %s, %d failed, %s", name, nOf(w.Integrations, "integration", "integrations"), w.Failed, fmtDuration(w.To-w.From))
 			if w.Halted {
 				what += "; the run stopped here"
 			}
@@ -439,7 +439,7 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 			parts = append(parts, fmt.Sprintf("%d %s", k, ser.short))
 		}
 	}
-	line := plural(total.Attempts(), "request")
+	line := nOf(total.Attempts(), "request", "requests")
 	if len(parts) > 0 {
 		line += " (" + strings.Join(parts, ", ") + ")"
 	}
@@ -457,7 +457,7 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 			fmt.Sprintf("peak %s/s over %s", n(maxBinRate(bs, secs)), fmtDuration(bw)))
 	}
 	if len(tl.Waves) > 0 {
-		c.Stats = append(c.Stats, plural(tl.Waves[len(tl.Waves)-1].Last, "wave"))
+		c.Stats = append(c.Stats, nOf(tl.Waves[len(tl.Waves)-1].Last, "wave", "waves"))
 	}
 	return c
 }

@@ -135,13 +135,13 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 	switch {
 	case f.Interrupted:
 		p.Verdict, p.VerdictText = "interrupted", "Interrupted"
-		p.Summary = fmt.Sprintf("The run was interrupted: %d of %s not attempted.", ints.NotAttempted, plural(ints.Total, "integration"))
+		p.Summary = fmt.Sprintf("The run was interrupted: %d of %s not attempted.", ints.NotAttempted, nOf(ints.Total, "integration", "integrations"))
 	case ints.Failed > 0 || ints.NotAttempted > 0:
 		p.Verdict, p.VerdictText = "failed", "Failed"
-		p.Summary = fmt.Sprintf("%d of %s failed, %d not attempted.", ints.Failed, plural(ints.Total, "integration"), ints.NotAttempted)
+		p.Summary = fmt.Sprintf("%d of %s failed, %d not attempted.", ints.Failed, nOf(ints.Total, "integration", "integrations"), ints.NotAttempted)
 	default:
 		p.Verdict, p.VerdictText = "passed", "Passed"
-		p.Summary = fmt.Sprintf("All %s applied or already as asked.", plural(ints.Total, "integration"))
+		p.Summary = fmt.Sprintf("All %s applied or already as asked.", nOf(ints.Total, "integration", "integrations"))
 	}
 	p.Title = fmt.Sprintf("%s: polarity-bulk apply on %s, %s", p.VerdictText, f.Server, p.Started)
 	p.Counts = counts(ints)
@@ -154,7 +154,7 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 	case runs == 0:
 		p.TimelineNote = "No timeline was recorded for this report (it has no timeline.json)."
 	case dropped > 0:
-		p.TimelineNote = fmt.Sprintf("The timelines of the first %s into this directory are no longer kept.", plural(dropped, "run"))
+		p.TimelineNote = fmt.Sprintf("The timelines of the first %s into this directory are no longer kept.", nOf(dropped, "run", "runs"))
 	}
 
 	for i, in := range f.Integrations {
