@@ -314,7 +314,7 @@ func readCSVFile(t *testing.T, path string) [][]string {
 }
 
 // definite are the statuses a row may end in.
-var definite = map[string]bool{"applied": true, "unchanged": true, "failed": true, "not-attempted": true}
+var definite = map[string]bool{"applied": true, "unchanged": true, "failed": true, "not-attempted": true, "rolled-back": true}
 
 // rowStatuses reads results.csv and checks that it holds exactly one row with a definite
 // status for each of the n input rows (lines 2..n+1); it returns the status by line.

@@ -229,6 +229,12 @@ type Client struct {
 	secrets *secret.Set
 
 	requests atomic.Int64
+	// listed is how many integrations the last unfiltered listing held (0: none yet), to tell
+	// a filter the server ignores from one that matches everything (WithErrors).
+	listed atomic.Int64
+	// sizeIdx is 1 + the index in pageSizes of the page size the server last accepted (0:
+	// none yet).
+	sizeIdx atomic.Int32
 
 	shapes   *shapeTally    // the forms of the answers met (Shapes)
 	observer func(Exchange) // Config.Observe

@@ -57,6 +57,9 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 	}
 	all, err := c.list(ctx, filter)
 	if err != nil || !runningOnly {
+		if err == nil {
+			c.listed.Store(int64(len(all)))
+		}
 		return all, err
 	}
 	running := all[:0]
@@ -71,7 +74,12 @@ func (c *Client) Integrations(ctx context.Context, runningOnly bool) ([]bulk.Int
 // list reads every page of GET /api/integrations with the given filters (see Integrations
 // for how paging ends).
 func (c *Client) list(ctx context.Context, filter url.Values) ([]bulk.Integration, error) {
+	// Start from the page size the server last accepted: a refusal then says something about
+	// the filter, not the size, and no request is spent on sizes refused before.
 	p := pager{size: pageSizes[0], seen: map[string]bool{}}
+	if known := int(c.sizeIdx.Load()); known > 0 {
+		p.sizeIdx, p.size, p.fixed = known-1, pageSizes[known-1], true
+	}
 	for page := 1; ; page++ {
 		if page > maxPages {
 			return nil, fmt.Errorf("list integrations: more than %d pages, giving up", maxPages)
@@ -108,6 +116,7 @@ func (c *Client) list(ctx context.Context, filter url.Values) ([]bulk.Integratio
 				ErrBadResponse, c.maxIntegrations, p.read>>20)}
 		}
 		if p.last(page, len(items), fresh, doc.total()) {
+			c.sizeIdx.Store(int32(p.sizeIdx + 1))
 			return p.all, nil
 		}
 		if page == 1 && len(items) < p.size {
@@ -124,12 +133,13 @@ type pager struct {
 	read    int // bytes of answers read
 	sizeIdx int
 	size    int
+	fixed   bool // the server accepted this size before: a refusal is not about it
 }
 
 // smaller moves to the next smaller page size after err, when err is a refusal of the size
 // (400, 413, 422) and a smaller size is left.
 func (p *pager) smaller(err error) bool {
-	if p.sizeIdx+1 >= len(pageSizes) || !RefusedPageSize(err) {
+	if p.fixed || p.sizeIdx+1 >= len(pageSizes) || !RefusedPageSize(err) {
 		return false
 	}
 	p.sizeIdx++
@@ -166,6 +176,52 @@ func (p *pager) last(page, n, fresh, total int) bool {
 		}
 	}
 	return n < p.size && page > 1
+}
+
+// errorsFilter is the list endpoint's filter of integrations reporting errors
+// (polarity-api.md, [doc]).
+const errorsFilter = "filter[integration.integration-errors]"
+
+// WithErrors lists the ids of the integrations that report integration errors, through the
+// list endpoint's errors filter: usually one short page. known is false when the server does
+// not say: it refuses the filter (400, 404, 422), or ignores it, listing integrations that
+// the opposite filter lists too. That second question is asked only when the first answer
+// could be an ignored filter: it lists every integration the client has seen listed.
+func (c *Client) WithErrors(ctx context.Context) (ids map[string]bool, known bool, err error) {
+	with, err := c.list(ctx, url.Values{errorsFilter: {"true"}})
+	if refusedFilter(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	ids = make(map[string]bool, len(with))
+	for _, in := range with {
+		ids[in.ID] = true
+	}
+	if seen := c.listed.Load(); len(with) == 0 || seen > 0 && int64(len(with)) < seen {
+		return ids, true, nil
+	}
+	without, err := c.list(ctx, url.Values{errorsFilter: {"false"}})
+	if refusedFilter(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, in := range without {
+		if ids[in.ID] {
+			return nil, false, nil // the filter changes nothing: the server ignores it
+		}
+	}
+	return ids, true, nil
+}
+
+// refusedFilter reports whether err is a server's refusal of a query it does not know.
+func refusedFilter(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusNotFound ||
+		e.HTTPStatus == http.StatusUnprocessableEntity)
 }
 
 // fewIDs is the largest number of integrations ReadIDs reads one GET each rather than

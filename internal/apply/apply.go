@@ -63,6 +63,9 @@ type Options struct {
 	// marks each option verified (see Verify); an integration whose read-back fails it is
 	// recorded again, so that a resume sends it again. An interrupted run is not read back.
 	Verify Reader
+	// Staging, when not nil, stages the run in waves, health-checks each and may roll it back
+	// (see Rollout); Verify is then not used: the health check reads the waves back.
+	Staging *Staging
 	// OnResult is called once per finished integration, one call at a time, in completion
 	// order, after the journal recorded it. It is where progress is shown.
 	OnResult func(bulk.Result)
@@ -97,17 +100,8 @@ func runEnding(err error) bool {
 // rest are "not-attempted"; Run then returns the results with ErrInterrupted. A failed
 // integration is a Result, never an error.
 func Run(ctx context.Context, srv Patcher, p bulk.Plan, opt Options) ([]bulk.Result, error) {
-	if opt.Concurrency < 1 {
-		return nil, fmt.Errorf("concurrency must be at least 1, not %d", opt.Concurrency)
-	}
-	r := newRunner(srv, p, opt)
-	todo := r.settle()
-	// An interrupt that came while the last PATCHes were answered still counts.
-	interrupted := r.dispatch(ctx, todo) || ctx.Err() != nil
-	if !interrupted && opt.Verify != nil {
-		r.verify(ctx, todo)
-	}
-	return r.results, r.end(interrupted)
+	out, err := Rollout(ctx, srv, p, opt)
+	return out.Results, err
 }
 
 // runner is one run of a plan: its results as they come in, and what stops it.
@@ -172,7 +166,7 @@ func (r *runner) settle() []int {
 	for i, t := range r.plan.Targets {
 		switch done, ok := r.opt.Done[t.ID]; {
 		case ok:
-			r.results[i] = done
+			r.results[i] = withRows(done, t)
 			r.report(done)
 		case !t.Updates():
 			r.results[i] = bulk.Settle(t, bulk.StatusUnchanged, "")
@@ -183,6 +177,32 @@ func (r *runner) settle() []int {
 		}
 	}
 	return todo
+}
+
+// withRows gives a result read back from a journal, which keeps neither the CSV rows nor the
+// values sent, both from the plan (of the same file and values: a resume checks the file's
+// hash and the values' digests): the rows for the reports in the input format, the values for
+// a health check of the integration.
+func withRows(res bulk.Result, t bulk.Target) bulk.Result {
+	plan := map[string]bulk.Change{}
+	for _, c := range t.Changes {
+		plan[c.Key] = c
+	}
+	res.Options = slices.Clone(res.Options)
+	for j := range res.Options {
+		o := &res.Options[j]
+		c, ok := plan[o.Key]
+		if !ok {
+			continue
+		}
+		if o.Row.Line == 0 {
+			o.Row = c.Row
+		}
+		if !o.Send.Present() && o.Action == bulk.ActionUpdate {
+			o.Send = c.Send
+		}
+	}
+	return res
 }
 
 // dispatch sends the targets at the indexes todo, Concurrency at a time, and reports whether

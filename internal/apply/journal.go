@@ -42,6 +42,43 @@ type readEntry struct {
 	previous map[string]json.RawMessage
 }
 
+// WavePlan is a staged run's waves as its journal records them, so that a resume continues
+// the same rollout.
+type WavePlan struct {
+	Spec           string     // --waves as given
+	Waves          [][]string // the integration ids of each wave
+	MaxFailPercent int
+	Atomic         bool
+}
+
+// RecordWaves records the wave plan of a staged run, before its first wave.
+func (j *Journal) RecordWaves(p WavePlan) error {
+	return j.writeLine(journalEntry{Waves: &wireWaves{Spec: p.Spec, Waves: p.Waves, MaxFailPercent: p.MaxFailPercent, Atomic: p.Atomic}})
+}
+
+// RecordWave records how a wave ended.
+func (j *Journal) RecordWave(w bulk.WaveOutcome) error {
+	return j.writeLine(journalEntry{Wave: toWireWave(w)})
+}
+
+// ReadWaves reads a report directory's wave plan (nil when the run was not staged) and how
+// each wave that ended did, by number: the last record of each, as a resume may run a wave
+// again.
+func ReadWaves(dir string) (*WavePlan, map[int]bulk.WaveOutcome, error) {
+	var plan *WavePlan
+	ended := map[int]bulk.WaveOutcome{}
+	err := scanLines(dir, func(e journalEntry) {
+		switch {
+		case e.Waves != nil:
+			plan = &WavePlan{Spec: e.Waves.Spec, Waves: e.Waves.Waves, MaxFailPercent: e.Waves.MaxFailPercent, Atomic: e.Waves.Atomic}
+			clear(ended) // a new plan: the earlier waves were another rollout's
+		case e.Wave != nil:
+			ended[e.Wave.Number] = e.Wave.wave()
+		}
+	})
+	return plan, ended, err
+}
+
 // Journal records the run as it goes, one JSON line each, so that even a killed process can be
 // resumed without sending again what it applied and without losing the state it replaced:
 // before each PATCH, the integration's options as they were (Sending); after it, the outcome
@@ -290,6 +327,30 @@ func withPrevious(r bulk.Result, prev map[string]json.RawMessage) bulk.Result {
 // integration to f, in order. The header it returns carries the latest value digests. A
 // journal of a format this polarity-bulk does not know is refused (ErrJournalFormat).
 func scanJournal(dir string, f func(readEntry)) (JournalHeader, error) {
+	var digests *secret.Digests
+	h, err := scanFile(dir, func(e journalEntry) {
+		switch {
+		case e.Digests != nil:
+			digests = e.Digests
+		case e.Result != nil && e.Result.ID != "":
+			f(readEntry{sending: e.Sending, result: e.Result.result(), previous: e.Previous})
+		}
+	})
+	if digests != nil {
+		h.ValueDigests = digests
+	}
+	return h, err
+}
+
+// scanLines hands every complete entry of dir's journal to f, in order.
+func scanLines(dir string, f func(journalEntry)) error {
+	_, err := scanFile(dir, f)
+	return err
+}
+
+// scanFile reads the header of dir's journal, then hands each complete line after it to f.
+// A torn line (a process killed while writing) is skipped.
+func scanFile(dir string, f func(journalEntry)) (JournalHeader, error) {
 	file, err := report.OpenRegular(filepath.Join(dir, JournalName), os.O_RDONLY, 0)
 	if err != nil {
 		return JournalHeader{}, fmt.Errorf("read journal: %w", err)
@@ -314,12 +375,7 @@ func scanJournal(dir string, f func(readEntry)) (JournalHeader, error) {
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // torn line
 		}
-		switch {
-		case e.Digests != nil:
-			h.ValueDigests = e.Digests
-		case e.Result != nil && e.Result.ID != "":
-			f(readEntry{sending: e.Sending, result: e.Result.result(), previous: e.Previous})
-		}
+		f(e)
 	}
 	if err := sc.Err(); err != nil {
 		return h, fmt.Errorf("read journal: %w", err)

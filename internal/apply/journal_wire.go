@@ -56,6 +56,36 @@ type journalEntry struct {
 	// journal was opened with secrets allowed (then the file is 0600).
 	Previous map[string]json.RawMessage `json:"previous,omitempty"`
 	Digests  *secret.Digests            `json:"value_digests,omitempty"`
+	// Waves is a staged run's wave plan (format 2), written before its first wave; Wave is
+	// the end of one wave.
+	Waves *wireWaves `json:"waves,omitempty"`
+	Wave  *wireWave  `json:"wave,omitempty"`
+}
+
+// wireWaves is the wave plan of a staged run.
+type wireWaves struct {
+	Spec           string     `json:"spec"`
+	Waves          [][]string `json:"integrations"`
+	MaxFailPercent int        `json:"max_fail_percent"`
+	Atomic         bool       `json:"atomic"`
+}
+
+// wireWave is how one wave ended.
+type wireWave struct {
+	Number      int          `json:"number"`
+	Status      string       `json:"status"`
+	Started     time.Time    `json:"started"`
+	Finished    time.Time    `json:"finished"`
+	Failed      int          `json:"failed"`
+	ErrorsKnown bool         `json:"errors_known"`
+	IDs         []string     `json:"integrations"`
+	Health      []wireHealth `json:"health,omitempty"`
+}
+
+// wireHealth is one integration's health check.
+type wireHealth struct {
+	ID       string   `json:"id"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // wireResult is an integration's outcome.
@@ -186,4 +216,22 @@ func (w *wireResult) result() bulk.Result {
 		}
 	}
 	return r
+}
+
+func toWireWave(w bulk.WaveOutcome) *wireWave {
+	ww := &wireWave{Number: w.Number, Status: string(w.Status), Started: w.Started.UTC(), Finished: w.Finished.UTC(),
+		Failed: w.Failed, ErrorsKnown: w.ErrorsKnown, IDs: w.IDs}
+	for _, h := range w.Health {
+		ww.Health = append(ww.Health, wireHealth{ID: h.ID, Problems: h.Problems})
+	}
+	return ww
+}
+
+func (ww *wireWave) wave() bulk.WaveOutcome {
+	w := bulk.WaveOutcome{Number: ww.Number, Status: bulk.WaveStatus(ww.Status), Started: ww.Started, Finished: ww.Finished,
+		Failed: ww.Failed, ErrorsKnown: ww.ErrorsKnown, IDs: ww.IDs}
+	for _, h := range ww.Health {
+		w.Health = append(w.Health, bulk.Health{ID: h.ID, Problems: h.Problems})
+	}
+	return w
 }

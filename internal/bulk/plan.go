@@ -161,6 +161,9 @@ const (
 	StatusUnchanged    Status = "unchanged"
 	StatusFailed       Status = "failed"
 	StatusNotAttempted Status = "not-attempted"
+	// StatusRolledBack: applied, then restored to its state before the run by apply --atomic
+	// when the run stopped because of failures.
+	StatusRolledBack Status = "rolled-back"
 )
 
 // Verification is what reading an option back after its PATCH showed.
@@ -237,7 +240,15 @@ type OptionResult struct {
 	Status   Status       `json:"status"`
 	Verified Verification `json:"verified,omitempty"`
 	Error    string       `json:"error,omitempty"`
+	// Rollback says, when apply --atomic rolled the run back, why this changed option is still
+	// changed: RollbackUnrestorable, or the rollback's own failure. Empty: no rollback, or
+	// the option was restored (status rolled-back).
+	Rollback string `json:"rollback,omitempty"`
 }
+
+// RollbackUnrestorable is why a secret whose old value the server never showed stays as the
+// run set it: there is nothing to put back.
+const RollbackUnrestorable = "not restorable: the server never showed its old value"
 
 // Result is the outcome for one integration: one request's worth of data, a failure included.
 type Result struct {

@@ -29,6 +29,7 @@ Examples:
   polarity-bulk apply changes.csv
   polarity-bulk apply --plan plan.json --yes            # exactly the reviewed plan, or nothing
   polarity-bulk apply changes.csv --yes --concurrency 8 --rate 10 --report-dir reports/rollout-1
+  polarity-bulk apply changes.csv --waves 1,10%,100% --wave-pause 60s --atomic   # canary first, undo on failure
   polarity-bulk apply changes.csv --resume reports/rollout-1 --yes   # after Ctrl-C or failures
   polarity-bulk apply reports/rollout-1/backup.csv --yes              # roll back`
 
@@ -48,6 +49,7 @@ type applyFlags struct {
 	// compared with the ones it used (another credential, or no digests recorded).
 	allowUnverified bool
 	allowVersion    bool
+	stage           stageFlags
 }
 
 // applyCmd is one apply: parse reads and checks the flags, prepare does everything that can
@@ -73,6 +75,11 @@ type applyCmd struct {
 	plan     bulk.Plan // the session's plan, with the resumed run's state before it
 	j        *apply.Journal
 	timeline *apply.Timeline // what the run sends, for report.html
+
+	lines    *bufio.Reader   // standard input, for the questions between waves
+	waves    *apply.WavePlan // nil: not staged
+	wavesNew bool            // the plan is this run's, to be journaled
+	passed   map[int]bool    // waves the resumed run passed
 }
 
 func runApply(ctx context.Context, args []string, stdio Stdio) error {
@@ -115,6 +122,7 @@ func (c *applyCmd) parse(args []string) error {
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
 	fs.BoolVar(&f.allowVersion, "allow-version-mismatch", false, "with --plan: apply a plan made by another version of polarity-bulk (the CSV and the server are still checked)")
+	addStageFlags(fs, &f.stage)
 	pos, err := parse(fs, args, c.stdio)
 	if err != nil {
 		return err
@@ -129,6 +137,9 @@ func (c *applyCmd) parse(args []string) error {
 		return usageError("--allow-version-mismatch goes with --plan plan.json", "--allow-version-mismatch without --plan")
 	case f.resume != "" && f.reportDir != "" && filepath.Clean(f.resume) != filepath.Clean(f.reportDir):
 		return usageError("--resume continues the report in its own directory; drop --report-dir", "--resume and --report-dir name different directories")
+	}
+	if err := f.stage.check(c.stdio, f.yes, f.noVerify); err != nil {
+		return err
 	}
 	// stdout carries the plan and the outcome, for people: a closed pipe must not stop a run.
 	c.stdio.Out = forPeople(c.stdio.Out)
@@ -171,6 +182,15 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 		c.digests = &d
 	}
 	if err := checkNewDir(c.f, c.dir); err != nil {
+		return err
+	}
+	// A resumed run keeps the state before the run it continues, for backup.csv; changes whose
+	// outcome the journal lacks are sent again (the same values) even if they already landed.
+	c.plan = c.s.plan
+	if c.resumed != nil {
+		c.plan = apply.KeepBefore(c.s.plan, c.before)
+	}
+	if err := c.stage(); err != nil {
 		return err
 	}
 	if err := c.show(ctx); err != nil {
@@ -281,13 +301,7 @@ func (c *applyCmd) show(ctx context.Context) error {
 	if err := report.PlanText(out, c.s.plan, color(c.stdio, out, c.f.noColor)); err != nil {
 		return err
 	}
-	// A resumed run keeps the state before the run it continues, for backup.csv; changes whose
-	// outcome the journal lacks are sent again (the same values) even if they already landed.
-	c.plan = c.s.plan
 	inDoubt, toSend := 0, 0
-	if c.resumed != nil {
-		c.plan = apply.KeepBefore(c.s.plan, c.before)
-	}
 	for i, t := range c.plan.Targets {
 		if _, ok := c.done[t.ID]; ok || !t.Updates() {
 			continue
@@ -304,6 +318,7 @@ func (c *applyCmd) show(ctx context.Context) error {
 		fmt.Fprintf(out, "resuming %s: %d %s already as asked, but the interrupted run did not record the outcome: sent again with the same values\n",
 			c.f.resume, inDoubt, bulk.Plural(inDoubt, "integration is", "integrations are"))
 	}
+	c.describeWaves()
 	if toSend > 0 && !c.f.yes {
 		if err := confirm(ctx, c.stdio, toSend, c.s.server); err != nil {
 			return err
@@ -336,6 +351,11 @@ func (c *applyCmd) openJournal() error {
 			return failure("", err)
 		}
 	}
+	if c.wavesNew {
+		if err := j.RecordWaves(*c.waves); err != nil {
+			return failure("", err)
+		}
+	}
 	return nil
 }
 
@@ -362,7 +382,8 @@ func (c *applyCmd) run(ctx context.Context) error {
 	if !c.f.noVerify {
 		opt.Verify = s.client
 	}
-	results, runErr := apply.Run(ctx, s.client, c.plan, opt)
+	opt.Staging = c.staging(prog)
+	out, runErr := apply.Rollout(ctx, s.client, c.plan, opt)
 	prog.finish()
 	restoreLog()
 	if runErr != nil && !errors.Is(runErr, apply.ErrInterrupted) && !errors.Is(runErr, apply.ErrAborted) {
@@ -372,8 +393,12 @@ func (c *applyCmd) run(ctx context.Context) error {
 	if errors.Is(runErr, apply.ErrAborted) {
 		fmt.Fprintf(c.stdio.Err, "polarity-bulk: %v: nothing more was sent\nhint: %s\n", runErr, abortHint(runErr, c.dir))
 	}
+	if opt.Staging != nil {
+		rolloutOutcome(c.stdio, out, c.f.stage.atomic, run.Interrupted, c.dir)
+	}
 	journalErr := c.j.Close()
-	run.Results, run.Finished = results, time.Now()
+	run.Results, run.Waves, run.Finished = out.Results, out.Waves, time.Now()
+	run.Stopped, run.RolledBack = out.Stopped, out.RolledBack
 	run.Shapes = s.client.Shapes()
 	run.Timelines, run.TimelinesDropped = earlierTimelines(c.f.resume, c.log)
 	run.Timelines = append(run.Timelines, c.timeline.Snapshot(run.Finished))
@@ -614,8 +639,12 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 	for _, r := range run.Results {
 		counts[r.Status]++
 	}
-	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted\nreport: %s\n",
-		counts[bulk.StatusApplied], counts[bulk.StatusUnchanged], counts[bulk.StatusFailed], counts[bulk.StatusNotAttempted], dir)
+	rolledBack := ""
+	if n := counts[bulk.StatusRolledBack]; n > 0 {
+		rolledBack = fmt.Sprintf(", %d rolled back", n)
+	}
+	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted%s\nreport: %s\n",
+		counts[bulk.StatusApplied], counts[bulk.StatusUnchanged], counts[bulk.StatusFailed], counts[bulk.StatusNotAttempted], rolledBack, dir)
 	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
 	switch {
 	case reportErr != nil && journalErr == nil:
@@ -635,7 +664,17 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
 			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
-	case counts[bulk.StatusFailed] > 0 || counts[bulk.StatusNotAttempted] > 0:
+	case counts[bulk.StatusFailed] > 0 && counts[bulk.StatusRolledBack] > 0:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed, and the run was rolled back (see %s)\nhint: fix the cause, then apply %s (it holds every row not in place now), or the file again as a new run\n",
+			counts[bulk.StatusFailed], bulk.Plural(counts[bulk.StatusFailed], "integration", "integrations"),
+			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"))
+		return errShown{ExitFailure}
+	case counts[bulk.StatusFailed] == 0 && counts[bulk.StatusRolledBack] == 0 && counts[bulk.StatusNotAttempted] > 0:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s not attempted (see %s)\nhint: continue with --resume %s, or apply %s\n",
+			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"),
+			filepath.Join(dir, "results.csv"), dir, filepath.Join(dir, "failed.csv"))
+		return errShown{ExitFailure}
+	case counts[bulk.StatusFailed] > 0 || counts[bulk.StatusNotAttempted] > 0 || counts[bulk.StatusRolledBack] > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed (see %s)\nhint: fix %s and apply it, or continue with --resume %s\n",
 			counts[bulk.StatusFailed], bulk.Plural(counts[bulk.StatusFailed], "integration", "integrations"),
 			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"), dir)

@@ -22,6 +22,7 @@ type progress struct {
 	mu     sync.Mutex
 	done   int
 	failed int
+	wave   string // "wave 2/4" in a staged run
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
@@ -75,17 +76,39 @@ func (p *progress) add(r bulk.Result) {
 	}
 }
 
+// setWave names the wave now sent, in the bar and in the lines.
+func (p *progress) setWave(n, of int) {
+	p.mu.Lock()
+	p.wave = fmt.Sprintf("wave %d/%d", n, of)
+	p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe("applying, " + p.wave)
+	}
+}
+
+// note prints a line of its own (a wave's pause, its health check); on a terminal the bar is
+// cleared first. It is called between waves, when no result comes in to redraw the bar.
+func (p *progress) note(msg string) {
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	fmt.Fprintln(p.w, msg)
+}
+
 func (p *progress) line() {
 	p.mu.Lock()
-	done, failed := p.done, p.failed
+	done, failed, wave := p.done, p.failed, p.wave
 	p.mu.Unlock()
+	if wave != "" {
+		wave += ": "
+	}
 	el := time.Since(p.start)
 	rate := float64(done) / el.Seconds()
 	eta := "unknown"
 	if rate > 0 {
 		eta = time.Duration(float64(p.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "progress: %d/%d integrations done, %d failed, %.1f/s, ETA %s\n", done, p.total, failed, rate, eta)
+	fmt.Fprintf(p.w, "progress: %s%d/%d integrations done, %d failed, %.1f/s, ETA %s\n", wave, done, p.total, failed, rate, eta)
 }
 
 // finish removes the bar (or stops the lines) before the summary is printed.

@@ -45,3 +45,22 @@ func TestProgressLinesWithoutTerminal(t *testing.T) {
 		}
 	})
 }
+
+// In a staged run the progress line names the wave being sent.
+func TestProgressNamesTheWave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var errOut testkit.Buffer
+		stdio := Stdio{Err: &errOut, Terminal: func(any) bool { return false }}
+		p := newProgress(stdio, 12, false)
+		p.add(bulk.Result{Status: bulk.StatusApplied})
+		p.setWave(2, 4)
+		p.note("wave 1/4 passed: 1 integration, all healthy")
+		time.Sleep(progressEvery)
+		synctest.Wait()
+		p.finish()
+		want := "wave 1/4 passed: 1 integration, all healthy\nprogress: wave 2/4: 1/12 integrations done, 0 failed, 0.2/s, ETA 55s\n"
+		if got := errOut.String(); got != want {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	})
+}

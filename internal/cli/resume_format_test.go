@@ -41,8 +41,18 @@ func copyV1Run(t *testing.T, src, dir, server string) {
 	writeFile(t, dir, "rep/journal.jsonl", append(append(b, '\n'), rest...))
 }
 
-// patchedIDs counts the PATCHes the fake received, by integration.
+// patchedIDs counts the PATCHes the fake received, by the first word of the integration id.
 func patchedIDs(t *testing.T, srv *fake.Server) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for id, k := range patchCounts(t, srv) {
+		n[strings.SplitN(id, "_", 2)[0]] += k
+	}
+	return n
+}
+
+// patchCounts counts the PATCHes the fake received, by integration id.
+func patchCounts(t *testing.T, srv *fake.Server) map[string]int {
 	t.Helper()
 	n := map[string]int{}
 	for _, r := range srv.Requests() {
@@ -58,7 +68,7 @@ func patchedIDs(t *testing.T, srv *fake.Server) map[string]int {
 			t.Fatalf("PATCH body %s: %v", r.Body, err)
 		}
 		id, _, _ := strings.Cut(doc.Data[0].ID, "-")
-		n[strings.SplitN(id, "_", 2)[0]]++
+		n[id]++
 	}
 	return n
 }

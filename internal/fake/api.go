@@ -175,16 +175,9 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, who pr
 		*p.dst = n
 	}
 	size = min(size, MaxPageSize)
-	const statusFilter, errorsFilter = "filter[integration.status]", "filter[integration.integration-errors]"
-	var wantErrors *bool
-	if q.Has(errorsFilter) {
-		b, err := strconv.ParseBool(q.Get(errorsFilter))
-		if err != nil {
-			errs = append(errs, apiError{Title: "Invalid query parameter", Detail: errorsFilter + " must be true or false", Source: &errSource{Parameter: errorsFilter}})
-		}
-		wantErrors = &b
-	}
-	if len(errs) > 0 {
+	const statusFilter = "filter[integration.status]"
+	wantErrors, bad := s.errorsFilter(q)
+	if errs = append(errs, bad...); len(errs) > 0 {
 		writeErrors(w, http.StatusBadRequest, errs...)
 		return
 	}
@@ -413,6 +406,7 @@ func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	*in = work
+	s.applyHealthLocked(in)
 	if s.cfg.PatchStatus == http.StatusNoContent {
 		w.WriteHeader(http.StatusNoContent)
 		return

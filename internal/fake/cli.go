@@ -35,7 +35,8 @@ Default credentials: user "admin", password "polarity-fake-password", API key
 
 Control endpoints (no auth, no faults, not recorded): GET/DELETE /_fake/requests,
 GET /_fake/state, POST /_fake/drift {"integration","key","value"}, POST /_fake/status
-{"integration","status"}, POST /_fake/expire-tokens, GET/PUT /_fake/faults, GET /_fake/stats.
+{"integration","status"}, POST/DELETE /_fake/unhealthy {"integration","key","value","effect"},
+POST /_fake/expire-tokens, GET/PUT /_fake/faults, GET /_fake/stats.
 
 Flags:
 `
@@ -81,6 +82,15 @@ func (o *options) flags() *flag.FlagSet {
 	fs.Float64Var(&cfg.Faults.DropRate, "drop-rate", 0, "share of API requests whose connection is closed unanswered, e.g. 0.1")
 	fs.Float64Var(&cfg.Faults.HangRate, "hang-rate", 0, "share of API requests never answered until the client gives up, e.g. 0.1")
 	fs.StringVar(&o.faultsOn, "faults-on", string(FaultsOnAll), "requests the faults apply to: all or patch, e.g. patch")
+	fs.Func("unhealthy", "after a PATCH leaves option KEY at VALUE, the integration reports integration errors (EFFECT errors) or stops (stop); repeatable: `KEY=VALUE:EFFECT`, e.g. apiKey=broken-key:errors", func(v string) error {
+		u, err := ParseUnhealthy(v)
+		cfg.Unhealthy = append(cfg.Unhealthy, u)
+		return err
+	})
+	fs.Func("errors-filter", "`MODE` of filter[integration.integration-errors]: honour, ignore (list everything) or refuse (400) (default honour), e.g. ignore", func(v string) error {
+		cfg.ErrorsFilter = ErrorsFilterMode(v)
+		return nil
+	})
 	return fs
 }
 

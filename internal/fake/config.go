@@ -87,6 +87,12 @@ type Config struct {
 	// PATCH /api/integration-options (by default: both types the fake accepts).
 	OpenAPIPatchType string
 
+	// Unhealthy lists the changes that make an integration unhealthy (see Unhealthy).
+	Unhealthy []Unhealthy
+	// ErrorsFilter says how the list endpoint treats filter[integration.integration-errors]:
+	// ErrorsFilterHonour (default), ErrorsFilterIgnore or ErrorsFilterRefuse.
+	ErrorsFilter ErrorsFilterMode
+
 	Faults Faults
 
 	// Log, when set, gets one line per API request once it is answered.
@@ -142,6 +148,10 @@ func (c Config) withDefaults() Config {
 	if c.OpenAPI == "" {
 		c.OpenAPI = OpenAPIOn
 	}
+	if c.ErrorsFilter == "" {
+		c.ErrorsFilter = ErrorsFilterHonour
+	}
+	c.Unhealthy = append([]Unhealthy(nil), c.Unhealthy...)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -191,6 +201,16 @@ func (c Config) validate() error {
 	}
 	if c.OpenAPI != OpenAPIOn && c.OpenAPI != OpenAPIOff {
 		errs = append(errs, fmt.Errorf("openapi %q: want on or off", c.OpenAPI))
+	}
+	switch c.ErrorsFilter {
+	case ErrorsFilterHonour, ErrorsFilterIgnore, ErrorsFilterRefuse:
+	default:
+		errs = append(errs, fmt.Errorf("errors filter %q: want honour, ignore or refuse", c.ErrorsFilter))
+	}
+	for _, u := range c.Unhealthy {
+		if err := u.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, k := range c.APIKeys {
 		if k.Key == "" {

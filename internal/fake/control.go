@@ -17,6 +17,8 @@ import (
 //	POST   /_fake/status         {"integration","status"}
 //	POST   /_fake/install        an integration in fixture format: install it (Install)
 //	POST   /_fake/uninstall      {"integration"}: remove it (Uninstall)
+//	POST   /_fake/unhealthy      {"integration"?,"key","value","effect"}: a change that breaks (see Unhealthy)
+//	DELETE /_fake/unhealthy      drop those rules
 //	POST   /_fake/expire-tokens  invalidate every login token
 //	GET    /_fake/faults         the current faults, in flag names
 //	PUT    /_fake/faults         replace the faults (missing fields are zero)
@@ -49,6 +51,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, got)
 	case "POST /_fake/install", "POST /_fake/uninstall":
 		s.controlInstall(w, r)
+	case "POST /_fake/unhealthy", "DELETE /_fake/unhealthy":
+		s.controlUnhealthy(w, r)
 	case "POST /_fake/expire-tokens":
 		s.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)

@@ -83,7 +83,7 @@ type htmlOption struct {
 
 // statusRank orders outcomes by how much they need a reader's attention.
 var statusRank = map[bulk.Status]int{
-	bulk.StatusFailed: 0, bulk.StatusNotAttempted: 1, bulk.StatusApplied: 3, bulk.StatusUnchanged: 4,
+	bulk.StatusFailed: 0, bulk.StatusNotAttempted: 1, bulk.StatusRolledBack: 2, bulk.StatusApplied: 3, bulk.StatusUnchanged: 4,
 }
 
 // renderHTML renders the page from results.json's content and the runs' timelines; note, when
@@ -136,9 +136,12 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 	case f.Interrupted:
 		p.Verdict, p.VerdictText = "interrupted", "Interrupted"
 		p.Summary = fmt.Sprintf("The run was interrupted: %d of %s not attempted.", ints.NotAttempted, nOf(ints.Total, "integration", "integrations"))
-	case ints.Failed > 0 || ints.NotAttempted > 0:
+	case ints.Failed > 0 || ints.NotAttempted > 0 || ints.RolledBack > 0:
 		p.Verdict, p.VerdictText = "failed", "Failed"
 		p.Summary = fmt.Sprintf("%d of %s failed, %d not attempted.", ints.Failed, nOf(ints.Total, "integration", "integrations"), ints.NotAttempted)
+		if ints.RolledBack > 0 {
+			p.Summary += fmt.Sprintf(" --atomic rolled %s back.", nOf(ints.RolledBack, "integration", "integrations"))
+		}
 	default:
 		p.Verdict, p.VerdictText = "passed", "Passed"
 		p.Summary = fmt.Sprintf("All %s applied or already as asked.", nOf(ints.Total, "integration", "integrations"))
@@ -215,13 +218,17 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 }
 
 func counts(t tally) []htmlCount {
-	return []htmlCount{
+	c := []htmlCount{
 		{"total", "total", t.Total},
 		{string(bulk.StatusApplied), "applied", t.Applied},
 		{string(bulk.StatusUnchanged), "unchanged", t.Unchanged},
 		{string(bulk.StatusFailed), "failed", t.Failed},
 		{string(bulk.StatusNotAttempted), "not attempted", t.NotAttempted},
 	}
+	if t.RolledBack > 0 {
+		c = append(c, htmlCount{string(bulk.StatusRolledBack), "rolled back", t.RolledBack})
+	}
+	return c
 }
 
 func optionLines(o resultOption) string {
@@ -273,7 +280,7 @@ code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0 6px}
 .card{min-width:120px;padding:8px 14px;border:1px solid var(--line);border-radius:6px;border-left-width:5px}
 .card b{display:block;font-size:24px}.card span{color:var(--muted)}
-.card.applied{border-left-color:var(--ok)}.card.failed{border-left-color:var(--se)}.card.not-attempted{border-left-color:var(--th)}.card.unchanged{border-left-color:#a0aec0}.card.total{border-left-color:#2b6cb0}
+.card.applied{border-left-color:var(--ok)}.card.failed{border-left-color:var(--se)}.card.not-attempted{border-left-color:var(--th)}.card.unchanged{border-left-color:#a0aec0}.card.rolled-back{border-left-color:var(--th)}.card.total{border-left-color:#2b6cb0}
 .rows{color:var(--muted);margin:0}.rows b{color:#1a202c}
 .warn{background:#fffaf0;border:1px solid #fbd38d;border-radius:6px;padding:8px 14px}.warn li{margin:2px 0}
 figure{margin:0 0 18px}figcaption{font-weight:600;margin-bottom:4px}
@@ -299,7 +306,7 @@ th{background:#f7fafc;font-size:12px;text-transform:uppercase;letter-spacing:.03
 th[data-k]{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap;color:#fff;background:#718096}
-.st.applied{background:var(--ok)}.st.failed{background:var(--se)}.st.not-attempted{background:var(--th)}.st.unchanged{background:#a0aec0}
+.st.applied{background:var(--ok)}.st.failed{background:var(--se)}.st.not-attempted{background:var(--th)}.st.unchanged{background:#a0aec0}.st.rolled-back{background:var(--th)}
 tr.failed td{background:#fff8f8}
 .id{color:var(--muted);word-break:break-all}
 .err{color:#9b2c2c;word-break:break-word;max-width:380px}

@@ -28,8 +28,8 @@ func writeRecords(w io.Writer, recs []lineRecord) error {
 	return sheet.Write(w, out)
 }
 
-// FailedCSV writes failed.csv: every failed or not-attempted option as a row of the input
-// format, in line order, so the file can be fixed and applied again. One row per option:
+// FailedCSV writes failed.csv: every failed, not-attempted or rolled-back option as a row of
+// the input format, in line order, so the file can be fixed and applied again. One row per option:
 // duplicate lines that were merged are named in the comment, not repeated.
 //
 //   - integration_id is the resolved id; integration_name the server's name, left empty when
@@ -51,7 +51,7 @@ func FailedCSV(w io.Writer, r Run) error {
 	for _, res := range results {
 		for _, o := range res.Options {
 			st := optionStatus(res, o)
-			if st != bulk.StatusFailed && st != bulk.StatusNotAttempted {
+			if st != bulk.StatusFailed && st != bulk.StatusNotAttempted && st != bulk.StatusRolledBack {
 				continue
 			}
 			c := o.Change

@@ -73,7 +73,7 @@ func JUnit(w io.Writer, r Run) error {
 		Name:     "polarity-bulk apply",
 		Tests:    ints.Total,
 		Failures: ints.Failed,
-		Skipped:  ints.NotAttempted,
+		Skipped:  ints.NotAttempted + ints.RolledBack,
 		Time:     seconds(dur),
 	}
 	if !r.Started.IsZero() {
@@ -109,6 +109,8 @@ func JUnit(w io.Writer, r Run) error {
 				typ = "HTTP " + strconv.Itoa(res.HTTPStatus)
 			}
 			tc.Failure = &junitMessage{Message: msg, Type: typ, Text: junitOptions(x, res)}
+		case bulk.StatusRolledBack:
+			tc.Skipped = &junitMessage{Message: x.text(res.Error)}
 		case bulk.StatusNotAttempted:
 			msg := "not attempted"
 			if e := x.text(res.Error); e != "" {

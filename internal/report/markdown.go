@@ -313,18 +313,8 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 			"the value (a masked password), so only the permission was read back; check that the new value works.\n\n")
 	}
 	b.WriteString(runMetaLine(r) + "\n\n")
-	if ints.Failed+ints.NotAttempted > 0 {
-		b.WriteString("`failed.csv` holds the failed and not-attempted rows in the input format: fix them and apply it.")
-		if ints.Applied > 0 {
-			b.WriteString(" ")
-		}
-	}
-	if ints.Applied > 0 {
-		b.WriteString("`backup.csv` rolls back what was applied.")
-	}
-	if ints.Failed+ints.NotAttempted+ints.Applied > 0 {
-		b.WriteString("\n")
-	}
+	summaryStaging(&c, x, r, results)
+	b.WriteString(summaryFiles(ints))
 
 	section := func(status bulk.Status, heading string, collapsed bool) {
 		var sel []bulk.Result
@@ -341,7 +331,7 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 			head = "\n<details><summary>" + heading + " (" + strconv.Itoa(len(sel)) + ")</summary>\n\n"
 		}
 		switch status {
-		case bulk.StatusFailed, bulk.StatusNotAttempted:
+		case bulk.StatusFailed, bulk.StatusNotAttempted, bulk.StatusRolledBack:
 			head += "| integration | rows | HTTP | attempts | error |\n|---|---|---:|---:|---|\n"
 		default:
 			head += "| integration | rows | options |\n|---|---|---|\n"
@@ -355,6 +345,7 @@ func SummaryMarkdown(w io.Writer, r Run) error {
 		}
 	}
 	section(bulk.StatusFailed, "Failed", false)
+	section(bulk.StatusRolledBack, "Rolled back", false)
 	section(bulk.StatusNotAttempted, "Not attempted", false)
 	section(bulk.StatusApplied, "Applied", true)
 	section(bulk.StatusUnchanged, "Unchanged", true)
@@ -383,6 +374,9 @@ func summaryTitle(ints tally, interrupted bool) string {
 	}
 	if ints.NotAttempted > 0 {
 		parts = append(parts, strconv.Itoa(ints.NotAttempted)+" not attempted")
+	}
+	if ints.RolledBack > 0 {
+		parts = append(parts, strconv.Itoa(ints.RolledBack)+" rolled back")
 	}
 	if len(parts) == 0 {
 		return "no changes"
@@ -479,4 +473,76 @@ func unknownVerified(results []bulk.Result) int {
 		}
 	}
 	return n
+}
+
+// summaryStaging writes what a staged run adds to the summary: why it stopped, a table of its
+// waves, and for a rollback the options it could not restore, by name.
+func summaryStaging(c *capped, x redactor, r Run, results []bulk.Result) {
+	if len(r.Waves) == 0 {
+		return
+	}
+	b := &c.b
+	if r.Stopped != "" {
+		b.WriteString("> [!CAUTION]\n> " + mdText(x.text(r.Stopped)) + ": the later waves were not started.\n\n")
+	}
+	var lost []string
+	for _, res := range results {
+		for _, o := range res.Options {
+			if o.Rollback != "" {
+				lost = append(lost, mdCode(res.ID, false)+" "+mdCode(o.Key, false)+": "+mdText(x.text(o.Rollback)))
+			}
+		}
+	}
+	if r.RolledBack {
+		b.WriteString("> [!WARNING]\n> `--atomic` rolled the run back.")
+		if len(lost) > 0 {
+			b.WriteString(" Still as the run set them:\n> - " + strings.Join(lost[:min(len(lost), 20)], "\n> - "))
+			if len(lost) > 20 {
+				fmt.Fprintf(b, "\n> - and %d more (results.json)", len(lost)-20)
+			}
+		}
+		b.WriteString("\n\n")
+	}
+	c.add("#### Waves\n\n| wave | integrations | failed | status | health |\n|---:|---:|---:|---|---|\n")
+	for _, w := range r.Waves {
+		health := "—"
+		switch {
+		case len(w.Health) > 0 && w.ErrorsKnown:
+			health = "values, status, integration errors"
+		case len(w.Health) > 0:
+			health = "values, status (the server does not report integration errors)"
+		}
+		var bad []string
+		for _, h := range w.Health {
+			if !h.OK() {
+				bad = append(bad, mdCode(h.ID, true)+": "+mdText(x.text(strings.Join(h.Problems, "; "))))
+			}
+		}
+		if len(bad) > 0 {
+			health += "; " + strings.Join(bad[:min(len(bad), 5)], "; ")
+			if len(bad) > 5 {
+				health += fmt.Sprintf("; and %d more", len(bad)-5)
+			}
+		}
+		c.row(fmt.Sprintf("| %d | %d | %d | %s | %s |\n", w.Number, len(w.IDs), w.Failed, w.Status, health))
+	}
+	b.WriteString("\n")
+}
+
+// summaryFiles says what failed.csv and backup.csv are for, when they hold anything.
+func summaryFiles(ints tally) string {
+	var parts []string
+	switch {
+	case ints.RolledBack > 0:
+		parts = append(parts, "`failed.csv` holds the failed, not-attempted and rolled-back rows in the input format: fix them and apply it.")
+	case ints.Failed+ints.NotAttempted > 0:
+		parts = append(parts, "`failed.csv` holds the failed and not-attempted rows in the input format: fix them and apply it.")
+	}
+	if ints.Applied > 0 {
+		parts = append(parts, "`backup.csv` rolls back what was applied.")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " ") + "\n"
 }

@@ -60,6 +60,11 @@ type Run struct {
 	// are no longer kept (timeline.json keeps the last five).
 	Timelines        []bulk.Timeline
 	TimelinesDropped int
+	// Waves are the waves of a staged run (apply --waves, --atomic), in order; Stopped says
+	// why it stopped before its last one; RolledBack, that --atomic rolled it back.
+	Waves      []bulk.WaveOutcome
+	Stopped    string
+	RolledBack bool
 }
 
 // results returns one result per integration, in plan order: the run's own results, plus a
@@ -123,6 +128,7 @@ type tally struct {
 	Unchanged    int `json:"unchanged"`
 	Failed       int `json:"failed"`
 	NotAttempted int `json:"not-attempted"`
+	RolledBack   int `json:"rolled-back,omitempty"`
 }
 
 func (t *tally) add(s bulk.Status, n int) {
@@ -136,6 +142,8 @@ func (t *tally) add(s bulk.Status, n int) {
 		t.Failed += n
 	case bulk.StatusNotAttempted:
 		t.NotAttempted += n
+	case bulk.StatusRolledBack:
+		t.RolledBack += n
 	}
 }
 

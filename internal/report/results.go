@@ -27,6 +27,9 @@ type resultsFile struct {
 	Flags        map[string]string   `json:"flags"`
 	Totals       resultTotals        `json:"totals"`
 	Warnings     []string            `json:"warnings,omitempty"`
+	Waves        []resultWave        `json:"waves,omitempty"`
+	Stopped      string              `json:"stopped,omitempty"`
+	RolledBack   bool                `json:"rolled_back,omitempty"`
 	Integrations []resultIntegration `json:"integrations"`
 	// ServerShapes records the forms of the server's answers met during the run, PATCH
 	// answers included: no values.
@@ -36,6 +39,26 @@ type resultsFile struct {
 type resultTotals struct {
 	Integrations tally `json:"integrations"`
 	Rows         tally `json:"rows"` // input rows: merged duplicate lines count too
+}
+
+// resultWave is one wave of a staged run.
+type resultWave struct {
+	Number       int            `json:"number"`
+	Status       string         `json:"status"`
+	Started      *time.Time     `json:"started,omitempty"`
+	Finished     *time.Time     `json:"finished,omitempty"`
+	Integrations []string       `json:"integrations"`
+	Failed       int            `json:"failed"`
+	ErrorsKnown  bool           `json:"errors_known"`
+	Resumed      bool           `json:"resumed,omitempty"`
+	Health       []resultHealth `json:"health,omitempty"`
+}
+
+// resultHealth is one integration's health check after its wave.
+type resultHealth struct {
+	ID       string   `json:"id"`
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 type resultIntegration struct {
@@ -65,7 +88,9 @@ type resultOption struct {
 	PermissionAfter   string      `json:"permission_after"`
 	// Verified is true, false, or "unknown (value unreadable)"; absent: not read back.
 	Verified bulk.Verification `json:"verified,omitempty"`
-	Error    string            `json:"error,omitempty"`
+	// Rollback says why a changed option stayed changed when --atomic rolled the run back.
+	Rollback string `json:"rollback,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
@@ -96,6 +121,9 @@ func newResultsFile(r Run) resultsFile {
 		Flags:        make(map[string]string, len(r.Flags)),
 		Totals:       resultTotals{ints, rows},
 		Warnings:     x.warnings(r.Plan.Warnings),
+		Waves:        resultWaves(x, r.Waves),
+		Stopped:      x.text(r.Stopped),
+		RolledBack:   r.RolledBack,
 		Integrations: make([]resultIntegration, len(results)),
 	}
 	if !r.Started.IsZero() && !r.Finished.IsZero() {
@@ -122,7 +150,7 @@ func newResultsFile(r Run) resultsFile {
 				ValueChanges: c.ValueChanges, PermissionChanges: c.PermissionChanges,
 				Before: before(c), After: after(c),
 				PermissionBefore: c.BeforePermission.String(), PermissionAfter: c.AfterPermission.String(),
-				Verified: o.Verified, Error: x.text(o.Error),
+				Verified: o.Verified, Error: x.text(o.Error), Rollback: x.text(o.Rollback),
 			}
 		}
 		f.Integrations[i] = ri
@@ -176,3 +204,28 @@ func ResultsCSV(w io.Writer, r Run) error {
 
 // sortedKeys lists a map's keys in order, for output that does not depend on map order.
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// resultWaves renders the waves of a staged run, their problems scrubbed.
+func resultWaves(x redactor, waves []bulk.WaveOutcome) []resultWave {
+	var out []resultWave
+	for _, w := range waves {
+		rw := resultWave{Number: w.Number, Status: string(w.Status), Integrations: w.IDs, Failed: w.Failed,
+			ErrorsKnown: w.ErrorsKnown, Resumed: w.Resumed}
+		if rw.Integrations == nil {
+			rw.Integrations = []string{}
+		}
+		if !w.Started.IsZero() {
+			s, f := utc(w.Started), utc(w.Finished)
+			rw.Started, rw.Finished = &s, &f
+		}
+		for _, h := range w.Health {
+			rh := resultHealth{ID: h.ID, Healthy: h.OK()}
+			for _, p := range h.Problems {
+				rh.Problems = append(rh.Problems, x.text(p))
+			}
+			rw.Health = append(rw.Health, rh)
+		}
+		out = append(out, rw)
+	}
+	return out
+}
