@@ -144,6 +144,21 @@ func TestWavesStopAtARefusal(t *testing.T) {
 		!strings.Contains(r.stdout, "staged: 4 waves of 1, 5, 5, 1 integrations") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
+	// report.html's timeline draws the waves that ran: the second one stopped the run.
+	var tl struct {
+		Runs []struct {
+			Waves []struct {
+				Wave, Integrations, Failed int
+				Halted                     bool
+			} `json:"waves"`
+		} `json:"runs"`
+	}
+	if b, err := os.ReadFile(filepath.Join("rep", "timeline.json")); err != nil || json.Unmarshal(b, &tl) != nil || len(tl.Runs) != 1 {
+		t.Fatalf("timeline.json: %v", err)
+	}
+	if w := tl.Runs[0].Waves; len(w) != 2 || w[0].Integrations != 1 || w[0].Halted || w[1].Integrations != 5 || w[1].Failed != 1 || !w[1].Halted {
+		t.Errorf("timeline waves %+v", w)
+	}
 	res, _ := os.ReadFile(filepath.Join("rep", "results.csv"))
 	if !strings.Contains(string(res), `not-attempted,"not attempted: wave 2 failed: 1 of its 5 integrations failed`) {
 		t.Errorf("results.csv does not say why the rest was not attempted:\n%s", res)
