@@ -664,9 +664,9 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
 			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
-	case counts[bulk.StatusFailed] > 0 && counts[bulk.StatusRolledBack] > 0:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed, and the run was rolled back (see %s)\nhint: fix the cause, then apply %s (it holds every row not in place now), or the file again as a new run\n",
-			counts[bulk.StatusFailed], bulk.Plural(counts[bulk.StatusFailed], "integration", "integrations"),
+	case counts[bulk.StatusRolledBack] > 0:
+		fmt.Fprintf(stdio.Err, "polarity-bulk: the run was rolled back: %d %s rolled back, %d failed (see %s)\nhint: fix the cause, then apply %s (it holds every row not in place now), or the file again as a new run\n",
+			counts[bulk.StatusRolledBack], bulk.Plural(counts[bulk.StatusRolledBack], "integration", "integrations"), counts[bulk.StatusFailed],
 			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"))
 		return errShown{ExitFailure}
 	case counts[bulk.StatusFailed] == 0 && counts[bulk.StatusRolledBack] == 0 && counts[bulk.StatusNotAttempted] > 0:
