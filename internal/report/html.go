@@ -132,20 +132,7 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 		Finished: stamp(f.Finished),
 		Duration: fmtDuration(time.Duration(f.DurationMS * float64(time.Millisecond))),
 	}
-	switch {
-	case f.Interrupted:
-		p.Verdict, p.VerdictText = "interrupted", "Interrupted"
-		p.Summary = fmt.Sprintf("The run was interrupted: %d of %s not attempted.", ints.NotAttempted, nOf(ints.Total, "integration", "integrations"))
-	case ints.Failed > 0 || ints.NotAttempted > 0 || ints.RolledBack > 0:
-		p.Verdict, p.VerdictText = "failed", "Failed"
-		p.Summary = fmt.Sprintf("%d of %s failed, %d not attempted.", ints.Failed, nOf(ints.Total, "integration", "integrations"), ints.NotAttempted)
-		if ints.RolledBack > 0 {
-			p.Summary += fmt.Sprintf(" --atomic rolled %s back.", nOf(ints.RolledBack, "integration", "integrations"))
-		}
-	default:
-		p.Verdict, p.VerdictText = "passed", "Passed"
-		p.Summary = fmt.Sprintf("All %s applied or already as asked.", nOf(ints.Total, "integration", "integrations"))
-	}
+	p.Verdict, p.VerdictText, p.Summary = verdict(f.Interrupted, ints)
 	p.Title = fmt.Sprintf("%s: polarity-bulk apply on %s, %s", p.VerdictText, f.Server, p.Started)
 	p.Counts = counts(ints)
 	p.RowCounts = counts(f.Totals.Rows)
@@ -215,6 +202,22 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 		return nil, fmt.Errorf("render report.html: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// verdict is the page's pass/fail header: its class, its word and its sentence.
+func verdict(interrupted bool, ints tally) (class, word, summary string) {
+	switch {
+	case interrupted:
+		return "interrupted", "Interrupted",
+			fmt.Sprintf("The run was interrupted: %d of %s not attempted.", ints.NotAttempted, nOf(ints.Total, "integration", "integrations"))
+	case ints.Failed > 0 || ints.NotAttempted > 0 || ints.RolledBack > 0:
+		summary = fmt.Sprintf("%d of %s failed, %d not attempted.", ints.Failed, nOf(ints.Total, "integration", "integrations"), ints.NotAttempted)
+		if ints.RolledBack > 0 {
+			summary += fmt.Sprintf(" --atomic rolled %s back.", nOf(ints.RolledBack, "integration", "integrations"))
+		}
+		return "failed", "Failed", summary
+	}
+	return "passed", "Passed", fmt.Sprintf("All %s applied or already as asked.", nOf(ints.Total, "integration", "integrations"))
 }
 
 func counts(t tally) []htmlCount {
