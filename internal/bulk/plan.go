@@ -261,3 +261,50 @@ type Result struct {
 	Error      string         `json:"error,omitempty"`
 	Options    []OptionResult `json:"options"`
 }
+
+// OptionStatus is an option's status, its integration's when the option has none of its own.
+func (r Result) OptionStatus(o OptionResult) Status {
+	if o.Status != "" {
+		return o.Status
+	}
+	return r.Status
+}
+
+// Tally counts outcomes by status; results.json writes it as it is.
+type Tally struct {
+	Total        int `json:"total"`
+	Applied      int `json:"applied"`
+	Unchanged    int `json:"unchanged"`
+	Failed       int `json:"failed"`
+	NotAttempted int `json:"not-attempted"`
+	RolledBack   int `json:"rolled-back,omitempty"`
+}
+
+// Add counts n outcomes of status s.
+func (t *Tally) Add(s Status, n int) {
+	t.Total += n
+	switch s {
+	case StatusApplied:
+		t.Applied += n
+	case StatusUnchanged:
+		t.Unchanged += n
+	case StatusFailed:
+		t.Failed += n
+	case StatusNotAttempted:
+		t.NotAttempted += n
+	case StatusRolledBack:
+		t.RolledBack += n
+	}
+}
+
+// Count is the one place outcomes are counted: integrations by status, and input rows (the
+// lines merged into a row as duplicates count too) by their option's status.
+func Count(results []Result) (integrations, rows Tally) {
+	for _, r := range results {
+		integrations.Add(r.Status, 1)
+		for _, o := range r.Options {
+			rows.Add(r.OptionStatus(o), 1+len(o.Merged))
+		}
+	}
+	return integrations, rows
+}

@@ -298,7 +298,7 @@ func (c *applyCmd) checkRecords(s *session) error {
 // show prints the plan and what a resume leaves out, then asks for confirmation unless --yes.
 func (c *applyCmd) show(ctx context.Context) error {
 	out := c.stdio.Out
-	if err := report.PlanText(out, c.s.plan, color(c.stdio, out, c.f.noColor)); err != nil {
+	if err := report.PlanText(out, report.NewPlanFile(report.PlanMeta{}, c.s.plan), color(c.stdio, out, c.f.noColor)); err != nil {
 		return err
 	}
 	inDoubt, toSend := 0, 0
@@ -635,16 +635,13 @@ func (f applyFlags) record(fs *flag.FlagSet) map[string]string {
 // written, or a journal that could not keep up, is said plainly, with a hint that is true of
 // what the directory holds.
 func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr error) error {
-	counts := map[bulk.Status]int{}
-	for _, r := range run.Results {
-		counts[r.Status]++
-	}
+	n, _ := bulk.Count(run.Results)
 	rolledBack := ""
-	if n := counts[bulk.StatusRolledBack]; n > 0 {
-		rolledBack = fmt.Sprintf(", %d rolled back", n)
+	if n.RolledBack > 0 {
+		rolledBack = fmt.Sprintf(", %d rolled back", n.RolledBack)
 	}
 	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted%s\nreport: %s\n",
-		counts[bulk.StatusApplied], counts[bulk.StatusUnchanged], counts[bulk.StatusFailed], counts[bulk.StatusNotAttempted], rolledBack, dir)
+		n.Applied, n.Unchanged, n.Failed, n.NotAttempted, rolledBack, dir)
 	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
 	switch {
 	case reportErr != nil && journalErr == nil:
@@ -662,21 +659,21 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 	switch {
 	case run.Interrupted:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
-			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"), resume)
+			n.NotAttempted, bulk.Plural(n.NotAttempted, "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
-	case counts[bulk.StatusRolledBack] > 0:
+	case n.RolledBack > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: the run was rolled back: %d %s rolled back, %d failed (see %s)\nhint: fix the cause, then apply %s (it holds every row not in place now), or the file again as a new run\n",
-			counts[bulk.StatusRolledBack], bulk.Plural(counts[bulk.StatusRolledBack], "integration", "integrations"), counts[bulk.StatusFailed],
+			n.RolledBack, bulk.Plural(n.RolledBack, "integration", "integrations"), n.Failed,
 			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"))
 		return errShown{ExitFailure}
-	case counts[bulk.StatusFailed] == 0 && counts[bulk.StatusRolledBack] == 0 && counts[bulk.StatusNotAttempted] > 0:
+	case n.Failed == 0 && n.NotAttempted > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s not attempted (see %s)\nhint: continue with --resume %s, or apply %s\n",
-			counts[bulk.StatusNotAttempted], bulk.Plural(counts[bulk.StatusNotAttempted], "integration was", "integrations were"),
+			n.NotAttempted, bulk.Plural(n.NotAttempted, "integration was", "integrations were"),
 			filepath.Join(dir, "results.csv"), dir, filepath.Join(dir, "failed.csv"))
 		return errShown{ExitFailure}
-	case counts[bulk.StatusFailed] > 0 || counts[bulk.StatusNotAttempted] > 0 || counts[bulk.StatusRolledBack] > 0:
+	case n.Failed > 0 || n.NotAttempted > 0:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed (see %s)\nhint: fix %s and apply it, or continue with --resume %s\n",
-			counts[bulk.StatusFailed], bulk.Plural(counts[bulk.StatusFailed], "integration", "integrations"),
+			n.Failed, bulk.Plural(n.Failed, "integration", "integrations"),
 			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"), dir)
 		return errShown{ExitFailure}
 	}

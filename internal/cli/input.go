@@ -34,7 +34,8 @@ type recorded struct {
 }
 
 // readInput reads and validates FILE (or standard input for "-"), hashing it as it goes. All
-// problems come back at once as bulk.Problems; warnings are printed to stderr.
+// problems come back at once as bulk.Problems; warnings are printed to stderr as they are
+// found, and kept in Warnings for the plan (see prepare).
 //
 // A path that came from a journal or a plan (rec not nil) is not the user's choice: whoever
 // wrote the record chose it, and problems quote the cells of the file they read. Such a file

@@ -54,21 +54,22 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		meta.ValueDigests = &d
 	}
-	if err := report.PlanText(stdio.Out, s.plan, color(stdio, stdio.Out, f.noColor)); err != nil {
+	view := report.NewPlanFile(meta, s.plan) // what every output below renders
+	if err := report.PlanText(stdio.Out, view, color(stdio, stdio.Out, f.noColor)); err != nil {
 		return err
 	}
 	if f.out != "" {
-		if err := report.WriteFile(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, meta, s.plan) }); err != nil {
+		if err := report.WriteFile(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, view) }); err != nil {
 			return failure("", fmt.Errorf("write plan: %w", err))
 		}
 		fmt.Fprintf(stdio.Err, "plan written to %s: apply it with 'polarity-bulk apply --plan %s'\n", f.out, f.out)
 	}
 	if f.markdown != "" {
-		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
+		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
 			return failure("", fmt.Errorf("write markdown plan: %w", err))
 		}
 	}
-	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, meta, s.plan) }); err != nil {
+	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
 		return err
 	}
 	if f.detailed && s.plan.Count().Changed > 0 {

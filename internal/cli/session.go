@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +74,10 @@ func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log
 	for _, w := range probs {
 		fmt.Fprintln(stdio.Err, w.Error())
 	}
+	// One list of warnings, the reader's and the planner's in line order, goes with the plan
+	// into every output: the stdout plan, plan.json, plan.md, results.json, summary.md.
+	p.Warnings = append(slices.Clone(in.Warnings), p.Warnings...)
+	slices.SortStableFunc(p.Warnings, func(a, b bulk.Problem) int { return cmp.Compare(a.Line, b.Line) })
 	s.plan = p
 	return s, nil
 }

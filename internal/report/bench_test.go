@@ -14,7 +14,7 @@ func BenchmarkPlanText(b *testing.B) {
 	p := bigPlan(1000, 10)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := PlanText(io.Discard, p, true); err != nil {
+		if err := PlanText(io.Discard, NewPlanFile(PlanMeta{}, p), true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -24,7 +24,7 @@ func BenchmarkPlanJSON(b *testing.B) {
 	p, m := bigPlan(1000, 10), planMeta()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := PlanJSON(io.Discard, m, p); err != nil {
+		if err := PlanJSON(io.Discard, NewPlanFile(m, p)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -34,7 +34,7 @@ func BenchmarkPlanMarkdown(b *testing.B) {
 	p, m := bigPlan(1000, 10), planMeta()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := PlanMarkdown(io.Discard, m, p); err != nil {
+		if err := PlanMarkdown(io.Discard, NewPlanFile(m, p)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -44,7 +44,7 @@ func BenchmarkResultsJSON(b *testing.B) {
 	r := bigRun(bigPlan(1000, 10))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ResultsJSON(io.Discard, r); err != nil {
+		if err := ResultsJSON(io.Discard, NewResults(r)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkResultsCSV(b *testing.B) {
 	r := bigRun(bigPlan(1000, 10))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ResultsCSV(io.Discard, r); err != nil {
+		if err := ResultsCSV(io.Discard, NewResults(r)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func BenchmarkHTML(b *testing.B) {
 	r.Timelines = []bulk.Timeline{syntheticTimeline(r.Started, false)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := HTML(io.Discard, r); err != nil {
+		if err := HTML(io.Discard, NewResults(r)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -92,13 +92,18 @@ func OpenRegular(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	if err := regularOrAbsent(path); err != nil {
 		return nil, err // a clear message where the system's would be "too many levels of symbolic links"
 	}
-	f, err := os.OpenFile(path, flag|openFlags, perm)
+	return onlyRegular(os.OpenFile(path, flag|openFlags, perm))
+}
+
+// onlyRegular passes on a file just opened when it is a regular file, and closes it with an
+// error saying what it is otherwise.
+func onlyRegular(f *os.File, err error) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s is %s, not a regular file", path, what(fi.Mode()))
+		err = fmt.Errorf("%s is %s, not a regular file", f.Name(), what(fi.Mode()))
 	}
 	if err != nil {
 		f.Close()
@@ -111,19 +116,7 @@ func OpenRegular(path string, flag int, perm fs.FileMode) (*os.File, error) {
 // and without blocking on a named pipe: it is how a file named by a record (a journal, a
 // plan) is opened, where whoever wrote the record chose the path.
 func OpenInput(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s is %s, not a regular file", path, what(fi.Mode()))
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return onlyRegular(os.OpenFile(path, os.O_RDONLY|nonBlock, 0))
 }
 
 // WriteDir writes the files of the report directory into dir, creating it (mode 0755)
@@ -142,16 +135,17 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 	if backupSecrets {
 		backupMode = 0o600
 	}
+	v := NewResults(r) // once; every file is rendered from it
 	files := []file{
-		{ResultsJSONFile, func(w io.Writer) error { return ResultsJSON(w, r) }, 0o644},
-		{ResultsCSVFile, func(w io.Writer) error { return ResultsCSV(w, r) }, 0o644},
-		{FailedCSVFile, func(w io.Writer) error { return FailedCSV(w, r) }, 0o644},
-		{BackupCSVFile, func(w io.Writer) error { return BackupCSV(w, r, backupSecrets) }, backupMode},
-		{SummaryFile, func(w io.Writer) error { return SummaryMarkdown(w, r) }, 0o644},
-		{JUnitFile, func(w io.Writer) error { return JUnit(w, r) }, 0o644},
-		{TimelineFile, func(w io.Writer) error { return TimelineJSON(w, r.Timelines, r.TimelinesDropped) }, 0o644},
+		{ResultsJSONFile, func(w io.Writer) error { return ResultsJSON(w, v) }, 0o644},
+		{ResultsCSVFile, func(w io.Writer) error { return ResultsCSV(w, v) }, 0o644},
+		{FailedCSVFile, func(w io.Writer) error { return FailedCSV(w, v) }, 0o644},
+		{BackupCSVFile, func(w io.Writer) error { return BackupCSV(w, v, backupSecrets) }, backupMode},
+		{SummaryFile, func(w io.Writer) error { return SummaryMarkdown(w, v) }, 0o644},
+		{JUnitFile, func(w io.Writer) error { return JUnit(w, v) }, 0o644},
+		{TimelineFile, func(w io.Writer) error { return TimelineJSON(w, v.timelines, v.timelinesDropped) }, 0o644},
 		// Last: a reader that finds the page finds the files it was drawn from.
-		{HTMLFile, func(w io.Writer) error { return HTML(w, r) }, 0o644},
+		{HTMLFile, func(w io.Writer) error { return HTML(w, v) }, 0o644},
 	}
 	bodies := make([][]byte, len(files))
 	for i, f := range files {
@@ -273,7 +267,7 @@ func RewriteHTML(dir string) (note string, err error) {
 	case len(data) > maxResultsFile:
 		return "", fmt.Errorf("%s is over %d MB: not a results.json apply wrote", filepath.Join(dir, ResultsJSONFile), maxResultsFile>>20)
 	}
-	f, err := readResults(data)
+	f, err := ReadResults(bytes.NewReader(data))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", filepath.Join(dir, ResultsJSONFile), err)
 	}

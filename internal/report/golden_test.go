@@ -30,16 +30,16 @@ func renderers() []struct {
 		file   string
 		render func(io.Writer) error
 	}{
-		{"plan.txt", func(w io.Writer) error { return PlanText(w, p, false) }},
-		{"plan-color.txt", func(w io.Writer) error { return PlanText(w, p, true) }},
-		{"plan.json", func(w io.Writer) error { return PlanJSON(w, m, p) }},
-		{"plan.md", func(w io.Writer) error { return PlanMarkdown(w, m, p) }},
-		{"results.json", func(w io.Writer) error { return ResultsJSON(w, r) }},
-		{"results.csv", func(w io.Writer) error { return ResultsCSV(w, r) }},
-		{"failed.csv", func(w io.Writer) error { return FailedCSV(w, r) }},
-		{"backup.csv", func(w io.Writer) error { return BackupCSV(w, r, false) }},
-		{"summary.md", func(w io.Writer) error { return SummaryMarkdown(w, r) }},
-		{"junit.xml", func(w io.Writer) error { return JUnit(w, r) }},
+		{"plan.txt", func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, p), false) }},
+		{"plan-color.txt", func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, p), true) }},
+		{"plan.json", func(w io.Writer) error { return PlanJSON(w, NewPlanFile(m, p)) }},
+		{"plan.md", func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, p)) }},
+		{"results.json", func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) }},
+		{"results.csv", func(w io.Writer) error { return ResultsCSV(w, NewResults(r)) }},
+		{"failed.csv", func(w io.Writer) error { return FailedCSV(w, NewResults(r)) }},
+		{"backup.csv", func(w io.Writer) error { return BackupCSV(w, NewResults(r), false) }},
+		{"summary.md", func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) }},
+		{"junit.xml", func(w io.Writer) error { return JUnit(w, NewResults(r)) }},
 	}
 }
 
@@ -47,7 +47,7 @@ func TestGolden(t *testing.T) {
 	all := append(renderers(), struct {
 		file   string
 		render func(io.Writer) error
-	}{"backup-secrets.csv", func(w io.Writer) error { return BackupCSV(w, fixtureRun(), true) }})
+	}{"backup-secrets.csv", func(w io.Writer) error { return BackupCSV(w, NewResults(fixtureRun()), true) }})
 	for _, tt := range all {
 		t.Run(tt.file, func(t *testing.T) {
 			var b bytes.Buffer

@@ -23,9 +23,9 @@ import (
 // by a Content-Security-Policy that names their hashes and allows nothing else (no image, no
 // font, no connection), so not even text that slipped through could load anything. Charts are
 // inline SVG drawn here. Printing shows every row and hides the filter controls.
-func HTML(w io.Writer, r Run) error {
-	tf := newTimelineFile(r.Timelines, r.TimelinesDropped)
-	return renderHTML(w, newResultsFile(r), tf.timelines(), tf.Dropped, "")
+func HTML(w io.Writer, v *Results) error {
+	tf := newTimelineFile(v.timelines, v.timelinesDropped)
+	return renderHTML(w, v, tf.timelines(), tf.Dropped, "")
 }
 
 // htmlLimits cut what the table shows of each integration (results.json has it whole), so
@@ -46,7 +46,7 @@ type htmlPage struct {
 	CSS                                  template.CSS
 	JS                                   template.JS
 	CSP                                  string
-	F                                    resultsFile
+	F                                    *Results
 	Started, Finished, Duration          string
 	Counts                               []htmlCount
 	RowCounts                            []htmlCount
@@ -88,7 +88,7 @@ var statusRank = map[bulk.Status]int{
 
 // renderHTML renders the page from results.json's content and the runs' timelines; note, when
 // not empty, says why no timeline is drawn.
-func renderHTML(w io.Writer, f resultsFile, runs []bulk.Timeline, dropped int, note string) error {
+func renderHTML(w io.Writer, f *Results, runs []bulk.Timeline, dropped int, note string) error {
 	budget := htmlBudget * max(1, len(f.Integrations)/1000)
 	charts := drawCharts(runs, dropped)
 	var page []byte
@@ -123,7 +123,7 @@ func drawCharts(runs []bulk.Timeline, dropped int) []htmlChart {
 	return out
 }
 
-func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note string, lim htmlLimits) ([]byte, error) {
+func renderPage(f *Results, charts []htmlChart, runs, dropped int, note string, lim htmlLimits) ([]byte, error) {
 	ints := f.Totals.Integrations
 	p := htmlPage{
 		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), CSP: pageCSP,
@@ -205,7 +205,7 @@ func renderPage(f resultsFile, charts []htmlChart, runs, dropped int, note strin
 }
 
 // verdict is the page's pass/fail header: its class, its word and its sentence.
-func verdict(interrupted bool, ints tally) (class, word, summary string) {
+func verdict(interrupted bool, ints bulk.Tally) (class, word, summary string) {
 	switch {
 	case interrupted:
 		return "interrupted", "Interrupted",
@@ -220,7 +220,7 @@ func verdict(interrupted bool, ints tally) (class, word, summary string) {
 	return "passed", "Passed", fmt.Sprintf("All %s applied or already as asked.", nOf(ints.Total, "integration", "integrations"))
 }
 
-func counts(t tally) []htmlCount {
+func counts(t bulk.Tally) []htmlCount {
 	c := []htmlCount{
 		{"total", "total", t.Total},
 		{string(bulk.StatusApplied), "applied", t.Applied},
@@ -234,7 +234,7 @@ func counts(t tally) []htmlCount {
 	return c
 }
 
-func optionLines(o resultOption) string {
+func optionLines(o ResultOption) string {
 	ls := append([]int{o.Line}, o.MergedLines...)
 	parts := make([]string, len(ls))
 	for i, l := range ls {

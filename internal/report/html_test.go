@@ -157,9 +157,9 @@ func fixtureWithTimelines() Run {
 func TestHTMLGolden(t *testing.T) {
 	for name, r := range map[string]Run{"report.html": fixtureWithTimelines(), "report-no-timeline.html": fixtureRun()} {
 		t.Run(name, func(t *testing.T) {
-			got := render(t, func(w io.Writer) error { return HTML(w, r) })
+			got := render(t, func(w io.Writer) error { return HTML(w, NewResults(r)) })
 			testkit.Golden(t, filepath.Join("testdata", name), []byte(got))
-			if again := render(t, func(w io.Writer) error { return HTML(w, r) }); again != got {
+			if again := render(t, func(w io.Writer) error { return HTML(w, NewResults(r)) }); again != got {
 				t.Fatal("two renderings differ")
 			}
 		})
@@ -201,11 +201,11 @@ func TestHTMLCountsMatchResults(t *testing.T) {
 			var res struct {
 				Totals struct{ Integrations, Rows json.RawMessage } `json:"totals"`
 			}
-			if err := json.Unmarshal([]byte(render(t, func(w io.Writer) error { return ResultsJSON(w, r) })), &res); err != nil {
+			if err := json.Unmarshal([]byte(render(t, func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) })), &res); err != nil {
 				t.Fatal(err)
 			}
 			wantInts, wantRows := tallyMap(res.Totals.Integrations), tallyMap(res.Totals.Rows)
-			cards, rows, table := countsOf(t, render(t, func(w io.Writer) error { return HTML(w, r) }))
+			cards, rows, table := countsOf(t, render(t, func(w io.Writer) error { return HTML(w, NewResults(r)) }))
 			for _, st := range []string{"total", "applied", "unchanged", "failed", "not-attempted"} {
 				if cards[st] != wantInts[st] || table[st] != wantInts[st] {
 					t.Errorf("%s: header %d, table %d; results.json %d", st, cards[st], table[st], wantInts[st])
@@ -225,7 +225,7 @@ func TestHTMLCountsMatchResults(t *testing.T) {
 // own style and script, byte for byte, and nothing else. (The browser test proves it loads
 // with no request and no console error.)
 func TestHTMLSelfContained(t *testing.T) {
-	page := render(t, func(w io.Writer) error { return HTML(w, fixtureWithTimelines()) })
+	page := render(t, func(w io.Writer) error { return HTML(w, NewResults(fixtureWithTimelines())) })
 	for _, bad := range []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\s(src|href|srcset|action|poster|background|formaction|xlink:href)\s*=`),
 		regexp.MustCompile(`(?i)url\s*\(`), regexp.MustCompile(`(?i)@import`), regexp.MustCompile(`(?i)<(link|img|iframe|object|embed|base|form)\b`),
@@ -265,7 +265,7 @@ func TestHTMLNoSecrets(t *testing.T) {
 	r.Results[2].Error = `<script>alert(1)</script><img src=x onerror=alert(2)> ` + secretEnv
 	r.Results[2].Name = `</td><b onclick="x()">`
 	r.Flags["note"] = "token " + secretLiteral
-	page := render(t, func(w io.Writer) error { return HTML(w, r) })
+	page := render(t, func(w io.Writer) error { return HTML(w, NewResults(r)) })
 	if strings.Contains(page, secretMark) {
 		i := strings.Index(page, secretMark)
 		t.Errorf("report.html leaks a secret: …%s…", page[max(0, i-80):min(len(page), i+40)])
@@ -313,7 +313,7 @@ func TestHTMLSize(t *testing.T) {
 	}
 	for name, r := range map[string]Run{"typical": typical, "worst": worst} {
 		t.Run(name, func(t *testing.T) {
-			page := render(t, func(w io.Writer) error { return HTML(w, r) })
+			page := render(t, func(w io.Writer) error { return HTML(w, NewResults(r)) })
 			t.Logf("%s: %d integrations, %d bytes", name, len(r.Results), len(page))
 			if len(page) > limit {
 				t.Errorf("report.html is %d bytes for 1,000 integrations, over %d", len(page), limit)
@@ -509,7 +509,7 @@ func TestRewriteHTML(t *testing.T) {
 		t.Error("RewriteHTML of an empty directory succeeded")
 	}
 	var plan bytes.Buffer
-	if err := PlanJSON(&plan, planMeta(), fixturePlan()); err != nil {
+	if err := PlanJSON(&plan, NewPlanFile(planMeta(), fixturePlan())); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(empty, ResultsJSONFile), plan.Bytes(), 0o644); err != nil {

@@ -44,36 +44,36 @@ func writeRecords(w io.Writer, recs []lineRecord) error {
 //   - permission is the row's permission as a word; a row that used admin_only/user_can_edit
 //     gets the permission those flags resulted in.
 //   - comment gives the line(s), the status and the error, scrubbed of secrets.
-func FailedCSV(w io.Writer, r Run) error {
-	results := r.results()
-	x := newRedactor(r.Plan, results)
+func FailedCSV(w io.Writer, v *Results) error {
 	var recs []lineRecord
-	for _, res := range results {
-		for _, o := range res.Options {
-			st := optionStatus(res, o)
-			if st != bulk.StatusFailed && st != bulk.StatusNotAttempted && st != bulk.StatusRolledBack {
-				continue
-			}
-			c := o.Change
-			note := linesText(c) + ": " + string(st)
-			if msg := x.text(optionError(res, o)); msg != "" {
-				note += ": " + printable(msg, 300)
-			}
-			value, left := failedValue(c)
-			if left {
-				note += "; sensitive value left out: set " + value[2:len(value)-1] + " or put the value back from " + inputName(r.Input) + " " + linesText(c)
-			}
-			recs = append(recs, lineRecord{c.Line, sheet.Record{
-				IntegrationID:   res.ID,
-				IntegrationName: nameCell(cmp.Or(res.Name, c.Row.IntegrationName)),
-				OptionKey:       neutral(c.Key),
-				Value:           value,
-				Permission:      requestedPermission(c),
-				Comment:         neutral(note),
-			}})
+	for in, o := range v.options() {
+		if o.Status != bulk.StatusFailed && o.Status != bulk.StatusNotAttempted && o.Status != bulk.StatusRolledBack {
+			continue
 		}
+		c := o.change
+		note := linesText(o.lines()) + ": " + string(o.Status)
+		if msg := o.reason(in); msg != "" {
+			note += ": " + printable(msg, 300)
+		}
+		value, left := failedValue(c)
+		if left {
+			note += "; sensitive value left out: set " + value[2:len(value)-1] + " or put the value back from " + inputName(v.Input.Path) + " " + linesText(o.lines())
+		}
+		recs = append(recs, inputRecord(in, c, value, requestedPermission(c), note))
 	}
 	return writeRecords(w, recs)
+}
+
+// inputRecord is a row of the input format for one option of an integration's outcome.
+func inputRecord(in *ResultIntegration, c bulk.Change, value, perm, note string) lineRecord {
+	return lineRecord{c.Line, sheet.Record{
+		IntegrationID:   in.ID,
+		IntegrationName: nameCell(cmp.Or(in.Name, c.Row.IntegrationName)),
+		OptionKey:       neutral(c.Key),
+		Value:           value,
+		Permission:      perm,
+		Comment:         neutral(note),
+	}}
 }
 
 // failedValue is the value cell of a failed row, and whether a secret was left out. A sensitive
@@ -149,32 +149,23 @@ func nameCell(name string) string {
 //     makes it mode 0600.
 //   - An option whose previous permission was invalid and whose value cannot be restored is
 //     left out: its row would be refused as empty and stop the whole rollback.
-func BackupCSV(w io.Writer, r Run, secrets bool) error {
+func BackupCSV(w io.Writer, v *Results, secrets bool) error {
 	var recs []lineRecord
-	for _, res := range r.results() {
-		for _, o := range res.Options {
-			c := o.Change
-			if optionStatus(res, o) != bulk.StatusApplied || c.Action != bulk.ActionUpdate {
+	for in, o := range v.options() {
+		c := o.change
+		if o.Status != bulk.StatusApplied || c.Action != bulk.ActionUpdate {
+			continue
+		}
+		value, note := backupValue(c, secrets)
+		perm := c.BeforePermission.String()
+		if !c.BeforePermission.Valid() {
+			if value == "" {
 				continue
 			}
-			value, note := backupValue(c, secrets)
-			perm := c.BeforePermission.String()
-			if !c.BeforePermission.Valid() {
-				if value == "" {
-					continue
-				}
-				perm = ""
-				note = joinNotes(note, "previous permission was invalid (admin-only and user-can-edit both true): not restored")
-			}
-			recs = append(recs, lineRecord{c.Line, sheet.Record{
-				IntegrationID:   res.ID,
-				IntegrationName: nameCell(cmp.Or(res.Name, c.Row.IntegrationName)),
-				OptionKey:       neutral(c.Key),
-				Value:           value,
-				Permission:      perm,
-				Comment:         neutral(note),
-			}})
+			perm = ""
+			note = joinNotes(note, "previous permission was invalid (admin-only and user-can-edit both true): not restored")
 		}
+		recs = append(recs, inputRecord(in, c, value, perm, note))
 	}
 	return writeRecords(w, recs)
 }

@@ -13,23 +13,24 @@ import (
 )
 
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
+}
+
+// junitCounts are the attributes the document and its suite both carry.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
@@ -61,46 +62,42 @@ type junitMessage struct {
 // unchanged ones pass, with their options in system-out. Run metadata and flags are suite
 // properties. Errors are scrubbed of secrets; encoding/xml escapes everything else, and
 // replaces characters XML cannot carry.
-func JUnit(w io.Writer, r Run) error {
-	results := r.results()
-	x := newRedactor(r.Plan, results)
-	ints, _ := count(results)
+func JUnit(w io.Writer, v *Results) error {
+	ints := v.Totals.Integrations
 	var dur time.Duration
-	if !r.Started.IsZero() && !r.Finished.IsZero() {
-		dur = r.Finished.Sub(r.Started)
+	if !v.Started.IsZero() && !v.Finished.IsZero() {
+		dur = v.Finished.Sub(v.Started)
 	}
 	suite := junitSuite{
-		Name:     "polarity-bulk apply",
-		Tests:    ints.Total,
-		Failures: ints.Failed,
-		Skipped:  ints.NotAttempted + ints.RolledBack,
-		Time:     seconds(dur),
+		Name:        "polarity-bulk apply",
+		junitCounts: junitCounts{Tests: ints.Total, Failures: ints.Failed, Skipped: ints.NotAttempted + ints.RolledBack, Time: seconds(dur)},
 	}
-	if !r.Started.IsZero() {
-		suite.Timestamp = r.Started.UTC().Format(time.RFC3339)
+	if !v.Started.IsZero() {
+		suite.Timestamp = v.Started.UTC().Format(time.RFC3339)
 	}
 	prop := func(name, value string) {
 		if value != "" {
 			suite.Properties = append(suite.Properties, junitProperty{name, value})
 		}
 	}
-	prop("tool", r.Tool)
-	prop("server", r.Server)
-	prop("input", r.Input)
-	prop("input.sha256", r.SHA256)
-	prop("interrupted", strconv.FormatBool(r.Interrupted))
-	for _, k := range sortedKeys(r.Flags) {
-		prop("flag."+k, x.text(r.Flags[k]))
+	prop("tool", v.Tool)
+	prop("server", v.Server)
+	prop("input", v.Input.Path)
+	prop("input.sha256", v.Input.SHA256)
+	prop("interrupted", strconv.FormatBool(v.Interrupted))
+	for _, k := range sortedKeys(v.Flags) {
+		prop("flag."+k, v.Flags[k])
 	}
-	for _, res := range results {
+	for i := range v.Integrations {
+		res := &v.Integrations[i]
 		tc := junitCase{
 			Name:      targetName(res.ID, res.Name),
 			Classname: "polarity-bulk.apply",
-			Time:      seconds(res.Duration),
+			Time:      seconds(res.duration),
 		}
 		switch res.Status {
 		case bulk.StatusFailed:
-			msg := x.text(res.Error)
+			msg := res.Error
 			if msg == "" {
 				msg = "failed"
 			}
@@ -108,23 +105,22 @@ func JUnit(w io.Writer, r Run) error {
 			if res.HTTPStatus != 0 {
 				typ = "HTTP " + strconv.Itoa(res.HTTPStatus)
 			}
-			tc.Failure = &junitMessage{Message: msg, Type: typ, Text: junitOptions(x, res)}
+			tc.Failure = &junitMessage{Message: msg, Type: typ, Text: junitOptions(res)}
 		case bulk.StatusRolledBack:
-			tc.Skipped = &junitMessage{Message: x.text(res.Error)}
+			tc.Skipped = &junitMessage{Message: res.Error}
 		case bulk.StatusNotAttempted:
 			msg := "not attempted"
-			if e := x.text(res.Error); e != "" {
+			if e := res.Error; e != "" {
 				msg += ": " + e
 			}
 			tc.Skipped = &junitMessage{Message: msg}
 		default:
-			tc.SystemOut = junitOptions(x, res)
+			tc.SystemOut = junitOptions(res)
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
 	doc := junitSuites{
-		Name: "polarity-bulk", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
-		Time: suite.Time, Suites: []junitSuite{suite},
+		Name: "polarity-bulk", junitCounts: suite.junitCounts, Suites: []junitSuite{suite},
 	}
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
@@ -140,13 +136,12 @@ func JUnit(w io.Writer, r Run) error {
 
 // junitOptions lists an integration's options, one per line: key, lines, status, what
 // changed, verification and error.
-func junitOptions(x redactor, res bulk.Result) string {
+func junitOptions(res *ResultIntegration) string {
 	var b strings.Builder
 	for _, o := range res.Options {
-		c := o.Change
-		fmt.Fprintf(&b, "%s [%s]: %s", c.Key, linesText(c), optionStatus(res, o))
-		if c.Action == bulk.ActionUpdate {
-			b.WriteString(": " + describe(c).plain())
+		fmt.Fprintf(&b, "%s [%s]: %s", o.Key, linesText(o.lines()), o.Status)
+		if o.Action == string(bulk.ActionUpdate) {
+			b.WriteString(": " + describe(o.shown()).plain())
 		}
 		switch o.Verified {
 		case bulk.VerifyOK:
@@ -157,7 +152,7 @@ func junitOptions(x redactor, res bulk.Result) string {
 			b.WriteString(" (not verified: the server does not show the value)")
 		}
 		if o.Error != "" {
-			b.WriteString(": " + x.text(o.Error))
+			b.WriteString(": " + o.Error)
 		}
 		b.WriteByte('\n')
 	}

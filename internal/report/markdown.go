@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,18 +58,16 @@ func (c *capped) note(what string) {
 		" not shown. " + what + "\n")
 }
 
-// PlanMarkdown writes plan.md: the plan as a pull-request comment or a GitHub step summary.
-// Totals and the not-running warning come first, then one table row per option to update and
-// a collapsed list of unchanged options, then the warnings. It never exceeds MarkdownLimit
-// bytes: rows that do not fit are left out with a note saying how many. Values are shown in
-// code spans (so no value is read as Markdown, HTML or a mention) and secrets as
-// "(sensitive)".
-func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
-	x := newRedactor(p, nil)
-	n := p.Count()
+// PlanMarkdown writes plan.md over plan.json's content: the plan as a pull-request comment
+// or a GitHub step summary. Totals and the not-running warning come first, then one table row
+// per option to update and a collapsed list of unchanged options, then the warnings. It never
+// exceeds MarkdownLimit bytes: rows that do not fit are left out with a note saying how many.
+// Values are shown in code spans (so no value is read as Markdown, HTML or a mention) and
+// secrets as "(sensitive)".
+func PlanMarkdown(w io.Writer, f PlanFile) error {
+	n := f.Totals
 	var c capped
 	b := &c.b
-
 	title := "no changes"
 	if n.Updates > 0 {
 		title = itoa(n.Changed) + " " + bulk.Plural(n.Changed, "integration", "integrations") + " to update"
@@ -77,83 +76,81 @@ func PlanMarkdown(w io.Writer, m PlanMeta, p bulk.Plan) error {
 	fmt.Fprintf(b, "**%d** %s to update, **%d** unchanged · **%d** %s to update, **%d** unchanged\n\n",
 		n.Changed, bulk.Plural(n.Changed, "integration", "integrations"), n.Integrations-n.Changed,
 		n.Updates, bulk.Plural(n.Updates, "option", "options"), n.Unchanged)
-
-	var stopped []string
-	for _, t := range p.Targets {
-		if !t.Running && t.Updates() {
-			stopped = append(stopped, mdCode(t.ID, false))
+	if stopped := f.notRunning(); len(stopped) > 0 {
+		ids := make([]string, len(stopped))
+		for i, it := range stopped {
+			ids[i] = mdCode(it.ID, false)
 		}
+		b.WriteString("> [!WARNING]\n> " + itoa(len(ids)) + " " + bulk.Plural(len(ids), "integration", "integrations") + " with changes " + bulk.Plural(len(ids), "is", "are") +
+			" not running: the server will refuse these changes: " + cutList(ids, 20) + "\n\n")
 	}
-	if len(stopped) > 0 {
-		const show = 20
-		list := strings.Join(stopped[:min(len(stopped), show)], ", ")
-		if len(stopped) > show {
-			list += fmt.Sprintf(" and %d more", len(stopped)-show)
-		}
-		b.WriteString("> [!WARNING]\n> " + itoa(len(stopped)) + " " + bulk.Plural(len(stopped), "integration", "integrations") + " with changes " + bulk.Plural(len(stopped), "is", "are") +
-			" not running: the server will refuse these changes: " + list + "\n\n")
-	}
-	b.WriteString(planMetaLine(m) + "\n\n")
-
+	b.WriteString(planMetaLine(f.Meta()) + "\n\n")
 	if n.Updates > 0 {
-		c.add("| integration | option | change | line |\n|---|---|---|---|\n")
-		for _, t := range p.Targets {
-			first := true
-			for _, ch := range t.Changes {
-				if ch.Action != bulk.ActionUpdate {
-					continue
-				}
-				who := ""
-				if first {
-					who = mdTarget(t.ID, t.Name)
-					if !t.Running {
-						who += " **not running**"
-					}
-					first = false
-				}
-				c.row("| " + who + " | " + mdCode(ch.Key, true) + " | " + mdChange(ch) + " | " + mdLines(ch) + overText(ch) + " |\n")
-			}
-		}
+		mdUpdates(&c, f)
 	}
-
 	if n.Unchanged > 0 {
-		var ints int
-		for _, t := range p.Targets {
-			for _, ch := range t.Changes {
-				if ch.Action != bulk.ActionUpdate {
-					ints++
-					break
-				}
-			}
-		}
-		opened := c.add("\n<details><summary>" + itoa(n.Unchanged) + " " + bulk.Plural(n.Unchanged, "option", "options") + " unchanged in " + itoa(ints) + " " + bulk.Plural(ints, "integration", "integrations") +
-			"</summary>\n\n| integration | options |\n|---|---|\n")
-		for _, t := range p.Targets {
-			var keys []string
-			for _, ch := range t.Changes {
-				if ch.Action != bulk.ActionUpdate {
-					keys = append(keys, mdCode(ch.Key, true)+" ("+mdLines(ch)+")")
-				}
-			}
-			if len(keys) > 0 {
-				c.row("| " + mdTarget(t.ID, t.Name) + " | " + strings.Join(keys, ", ") + " |\n")
-			}
-		}
-		if opened && !c.add("\n</details>\n") {
-			// An opened <details> is closed even when cut; noteRoom leaves space for it.
-			b.WriteString("\n</details>\n")
-		}
+		mdUnchanged(&c, f)
 	}
-
-	if ws := x.warnings(p.Warnings); len(ws) > 0 {
-		c.add("\n#### Warnings\n\n")
-		for _, warn := range ws {
-			c.row("- " + mdCodeN(warn, 400, false) + "\n")
-		}
-	}
+	mdWarnings(&c, f.Warnings)
 	c.note("The full plan is in plan.json and in the output of `polarity-bulk plan`.")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdUpdates writes the table of options to update, an integration named on its first row.
+func mdUpdates(c *capped, f PlanFile) {
+	c.add("| integration | option | change | line |\n|---|---|---|---|\n")
+	for _, it := range f.Integrations {
+		first := true
+		for _, o := range it.Options {
+			if o.Action != string(bulk.ActionUpdate) {
+				continue
+			}
+			who := ""
+			if first {
+				who = mdTarget(it.ID, it.Name)
+				if !it.Running {
+					who += " **not running**"
+				}
+				first = false
+			}
+			c.row("| " + who + " | " + mdCode(o.Key, true) + " | " + mdChange(o.shown()) + " | " + mdLines(o.lines()) + overLines(o.OverridesLines) + " |\n")
+		}
+	}
+}
+
+// mdUnchanged writes the unchanged options per integration, collapsed.
+func mdUnchanged(c *capped, f PlanFile) {
+	var rows []string
+	for _, it := range f.Integrations {
+		var keys []string
+		for _, o := range it.Options {
+			if o.Action != string(bulk.ActionUpdate) {
+				keys = append(keys, mdCode(o.Key, true)+" ("+mdLines(o.lines())+")")
+			}
+		}
+		if len(keys) > 0 {
+			rows = append(rows, "| "+mdTarget(it.ID, it.Name)+" | "+strings.Join(keys, ", ")+" |\n")
+		}
+	}
+	n := f.Totals.Unchanged
+	opened := c.add("\n<details><summary>" + itoa(n) + " " + bulk.Plural(n, "option", "options") + " unchanged in " + itoa(len(rows)) + " " +
+		bulk.Plural(len(rows), "integration", "integrations") + "</summary>\n\n| integration | options |\n|---|---|\n")
+	for _, r := range rows {
+		c.row(r)
+	}
+	if opened && !c.add("\n</details>\n") {
+		// An opened <details> is closed even when cut; noteRoom leaves space for it.
+		c.b.WriteString("\n</details>\n")
+	}
+}
+
+// cutList joins the first n items and says how many more there are.
+func cutList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }
 
 // planMetaLine is the small print under the totals.
@@ -177,22 +174,22 @@ func planMetaLine(m PlanMeta) string {
 }
 
 // mdChange is describe's Markdown twin.
-func mdChange(c bulk.Change) string {
+func mdChange(s shown) string {
 	var parts []string
-	if c.ValueChanges {
+	if s.value {
 		switch {
-		case isSecret(c) && c.Unreadable:
+		case s.sensitive && s.unreadable:
 			parts = append(parts, bulk.SensitiveText+" will be set "+bulk.UnreadableText)
-		case isSecret(c):
+		case s.sensitive:
 			parts = append(parts, bulk.SensitiveText+" will change")
-		case c.Unreadable:
-			parts = append(parts, "will be set to "+mdCode(after(c), true)+" "+bulk.UnreadableText)
+		case s.unreadable:
+			parts = append(parts, "will be set to "+mdCode(s.after, true)+" "+bulk.UnreadableText)
 		default:
-			parts = append(parts, mdCode(before(c), true)+" → "+mdCode(after(c), true))
+			parts = append(parts, mdCode(s.before, true)+" → "+mdCode(s.after, true))
 		}
 	}
-	if c.PermissionChanges {
-		parts = append(parts, "permission "+c.BeforePermission.String()+" → "+c.AfterPermission.String())
+	if s.perm {
+		parts = append(parts, "permission "+s.permBefore+" → "+s.permAfter)
 	}
 	if len(parts) == 0 {
 		return "will be sent again"
@@ -200,8 +197,8 @@ func mdChange(c bulk.Change) string {
 	return strings.Join(parts, "; ")
 }
 
-func mdLines(c bulk.Change) string {
-	ls := lines(c)
+// mdLines lists lines for a table cell: "7, 8, 12".
+func mdLines(ls []int) string {
 	s := make([]string, len(ls))
 	for i, l := range ls {
 		s[i] = strconv.Itoa(l)
@@ -271,97 +268,102 @@ func short(h string) string {
 // Totals by status for integrations and rows come first, then an interruption or
 // verification warning, then the failed and not-attempted integrations with their errors,
 // and the applied and unchanged ones collapsed. Like PlanMarkdown it stays under
-// MarkdownLimit bytes and scrubs secrets from error text.
-func SummaryMarkdown(w io.Writer, r Run) error {
-	results := r.results()
-	x := newRedactor(r.Plan, results)
-	ints, rows := count(results)
+// MarkdownLimit bytes; its error texts come scrubbed from the view.
+func SummaryMarkdown(w io.Writer, v *Results) error {
+	ints, rows := v.Totals.Integrations, v.Totals.Rows
 	var c capped
 	b := &c.b
-
-	b.WriteString("### polarity-bulk apply: " + summaryTitle(ints, r.Interrupted) + "\n\n")
+	b.WriteString("### polarity-bulk apply: " + summaryTitle(ints, v.Interrupted) + "\n\n")
 	b.WriteString("| | applied | unchanged | failed | not attempted | total |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, t := range []struct {
 		name string
-		t    tally
+		t    bulk.Tally
 	}{{"integrations", ints}, {"rows", rows}} {
 		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d |\n", t.name, t.t.Applied, t.t.Unchanged, t.t.Failed, t.t.NotAttempted, t.t.Total)
 	}
 	b.WriteString("\n")
-	if r.Interrupted {
-		b.WriteString("> [!CAUTION]\n> The run was interrupted: " + itoa(ints.NotAttempted) + " " + bulk.Plural(ints.NotAttempted, "integration", "integrations") + " " +
-			bulk.Plural(ints.NotAttempted, "is", "are") + " not attempted. Continue with `polarity-bulk apply --resume` on this report directory.\n\n")
-	}
-	var unverified []string
-	for _, res := range results {
-		for _, o := range res.Options {
-			if o.Verified == bulk.VerifyMismatch {
-				unverified = append(unverified, mdCode(res.ID, false)+" "+mdCode(o.Key, false))
-			}
-		}
-	}
-	if len(unverified) > 0 {
-		const show = 20
-		list := strings.Join(unverified[:min(len(unverified), show)], ", ")
-		if len(unverified) > show {
-			list += fmt.Sprintf(" and %d more", len(unverified)-show)
-		}
-		b.WriteString("> [!WARNING]\n> " + itoa(len(unverified)) + " " + bulk.Plural(len(unverified), "option", "options") + " read back different from what was sent: " + list + "\n\n")
-	}
-	if n := unknownVerified(results); n > 0 {
-		b.WriteString("> [!NOTE]\n> " + itoa(n) + " " + bulk.Plural(n, "option", "options") + " could not be verified: the server does not show " +
-			"the value (a masked password), so only the permission was read back; check that the new value works.\n\n")
-	}
-	b.WriteString(runMetaLine(r) + "\n\n")
-	summaryStaging(&c, x, r, results)
+	summaryCallouts(b, v)
+	b.WriteString(runMetaLine(v) + "\n\n")
+	summaryStaging(&c, v)
 	b.WriteString(summaryFiles(ints))
-
-	section := func(status bulk.Status, heading string, collapsed bool) {
-		var sel []bulk.Result
-		for _, res := range results {
-			if res.Status == status {
-				sel = append(sel, res)
-			}
-		}
-		if len(sel) == 0 {
-			return
-		}
-		head := "\n#### " + heading + " (" + strconv.Itoa(len(sel)) + ")\n\n"
-		if collapsed {
-			head = "\n<details><summary>" + heading + " (" + strconv.Itoa(len(sel)) + ")</summary>\n\n"
-		}
-		switch status {
-		case bulk.StatusFailed, bulk.StatusNotAttempted, bulk.StatusRolledBack:
-			head += "| integration | rows | HTTP | attempts | error |\n|---|---|---:|---:|---|\n"
-		default:
-			head += "| integration | rows | options |\n|---|---|---|\n"
-		}
-		opened := c.add(head)
-		for _, res := range sel {
-			c.row(summaryRow(x, res))
-		}
-		if collapsed && opened && !c.add("\n</details>\n") {
-			b.WriteString("\n</details>\n")
-		}
-	}
-	section(bulk.StatusFailed, "Failed", false)
-	section(bulk.StatusRolledBack, "Rolled back", false)
-	section(bulk.StatusNotAttempted, "Not attempted", false)
-	section(bulk.StatusApplied, "Applied", true)
-	section(bulk.StatusUnchanged, "Unchanged", true)
-
-	if ws := x.warnings(r.Plan.Warnings); len(ws) > 0 {
-		c.add("\n#### Warnings\n\n")
-		for _, warn := range ws {
-			c.row("- " + mdCodeN(warn, 400, false) + "\n")
-		}
-	}
+	summarySection(&c, v, bulk.StatusFailed, "Failed", false)
+	summarySection(&c, v, bulk.StatusRolledBack, "Rolled back", false)
+	summarySection(&c, v, bulk.StatusNotAttempted, "Not attempted", false)
+	summarySection(&c, v, bulk.StatusApplied, "Applied", true)
+	summarySection(&c, v, bulk.StatusUnchanged, "Unchanged", true)
+	mdWarnings(&c, v.Warnings)
 	c.note("Every row is in results.csv and results.json.")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func summaryTitle(ints tally, interrupted bool) string {
+// summaryCallouts writes the interruption and verification notes.
+func summaryCallouts(b *strings.Builder, v *Results) {
+	if n := v.Totals.Integrations.NotAttempted; v.Interrupted {
+		b.WriteString("> [!CAUTION]\n> The run was interrupted: " + itoa(n) + " " + bulk.Plural(n, "integration", "integrations") + " " +
+			bulk.Plural(n, "is", "are") + " not attempted. Continue with `polarity-bulk apply --resume` on this report directory.\n\n")
+	}
+	var unverified []string
+	unknown := 0
+	for in, o := range v.options() {
+		switch o.Verified {
+		case bulk.VerifyMismatch:
+			unverified = append(unverified, mdCode(in.ID, false)+" "+mdCode(o.Key, false))
+		case bulk.VerifyUnknown:
+			unknown++
+		}
+	}
+	if len(unverified) > 0 {
+		b.WriteString("> [!WARNING]\n> " + itoa(len(unverified)) + " " + bulk.Plural(len(unverified), "option", "options") + " read back different from what was sent: " + cutList(unverified, 20) + "\n\n")
+	}
+	if unknown > 0 {
+		b.WriteString("> [!NOTE]\n> " + itoa(unknown) + " " + bulk.Plural(unknown, "option", "options") + " could not be verified: the server does not show " +
+			"the value (a masked password), so only the permission was read back; check that the new value works.\n\n")
+	}
+}
+
+// summarySection writes the table of the integrations with one status, collapsed or not.
+func summarySection(c *capped, v *Results, status bulk.Status, heading string, collapsed bool) {
+	var sel []*ResultIntegration
+	for i := range v.Integrations {
+		if v.Integrations[i].Status == status {
+			sel = append(sel, &v.Integrations[i])
+		}
+	}
+	if len(sel) == 0 {
+		return
+	}
+	head := "\n#### " + heading + " (" + strconv.Itoa(len(sel)) + ")\n\n"
+	if collapsed {
+		head = "\n<details><summary>" + heading + " (" + strconv.Itoa(len(sel)) + ")</summary>\n\n"
+	}
+	switch status {
+	case bulk.StatusFailed, bulk.StatusNotAttempted, bulk.StatusRolledBack:
+		head += "| integration | rows | HTTP | attempts | error |\n|---|---|---:|---:|---|\n"
+	default:
+		head += "| integration | rows | options |\n|---|---|---|\n"
+	}
+	opened := c.add(head)
+	for _, res := range sel {
+		c.row(summaryRow(res))
+	}
+	if collapsed && opened && !c.add("\n</details>\n") {
+		c.b.WriteString("\n</details>\n")
+	}
+}
+
+// mdWarnings writes the warnings, each in a code span.
+func mdWarnings(c *capped, ws []string) {
+	if len(ws) == 0 {
+		return
+	}
+	c.add("\n#### Warnings\n\n")
+	for _, warn := range ws {
+		c.row("- " + mdCodeN(warn, 400, false) + "\n")
+	}
+}
+
+func summaryTitle(ints bulk.Tally, interrupted bool) string {
 	var parts []string
 	if interrupted {
 		parts = append(parts, "interrupted")
@@ -384,18 +386,19 @@ func summaryTitle(ints tally, interrupted bool) string {
 	return strings.Join(parts, ", ")
 }
 
-func summaryRow(x redactor, res bulk.Result) string {
+func summaryRow(res *ResultIntegration) string {
 	var ls []int
 	var keys []string
 	for _, o := range res.Options {
-		ls = append(ls, lines(o.Change)...)
+		ls = append(ls, o.lines()...)
 		k := mdCode(o.Key, true)
 		if o.Verified == bulk.VerifyMismatch {
 			k += " (not verified)"
 		}
 		keys = append(keys, k)
 	}
-	rows := mdLines(bulk.Change{Line: first(ls), Merged: rest(ls)})
+	slices.Sort(ls)
+	rows := mdLines(slices.Compact(ls))
 	who := mdTarget(res.ID, res.Name)
 	switch res.Status {
 	case bulk.StatusFailed, bulk.StatusNotAttempted:
@@ -406,94 +409,65 @@ func summaryRow(x redactor, res bulk.Result) string {
 		if res.Attempts != 0 {
 			attempts = strconv.Itoa(res.Attempts)
 		}
-		return "| " + who + " | " + rows + " | " + http + " | " + attempts + " | " + mdError(x, res) + " |\n"
+		return "| " + who + " | " + rows + " | " + http + " | " + attempts + " | " + mdError(res) + " |\n"
 	}
 	return "| " + who + " | " + rows + " | " + strings.Join(keys, ", ") + " |\n"
 }
 
 // mdError is an integration's error, or its options' errors when it has none of its own.
-func mdError(x redactor, res bulk.Result) string {
+func mdError(res *ResultIntegration) string {
 	if res.Error != "" {
-		return mdText(printable(x.text(res.Error), mdValueLimit*3))
+		return mdText(printable(res.Error, mdValueLimit*3))
 	}
 	var parts []string
 	for _, o := range res.Options {
 		if o.Error != "" {
-			parts = append(parts, mdCode(o.Key, true)+": "+mdText(printable(x.text(o.Error), mdValueLimit)))
+			parts = append(parts, mdCode(o.Key, true)+": "+mdText(printable(o.Error, mdValueLimit)))
 		}
 	}
 	return strings.Join(parts, "; ")
 }
 
-func first(ls []int) int {
-	if len(ls) == 0 {
-		return 0
-	}
-	return ls[0]
-}
-
-func rest(ls []int) []int {
-	if len(ls) == 0 {
-		return nil
-	}
-	return ls[1:]
-}
-
-func runMetaLine(r Run) string {
+func runMetaLine(v *Results) string {
 	parts := []string{}
-	if r.Server != "" {
-		parts = append(parts, "server "+mdCode(r.Server, false))
+	if v.Server != "" {
+		parts = append(parts, "server "+mdCode(v.Server, false))
 	}
-	in := "input " + mdCode(inputName(r.Input), false)
-	if r.SHA256 != "" {
-		in += " (sha256 " + mdCode(short(r.SHA256), false) + ")"
+	in := "input " + mdCode(inputName(v.Input.Path), false)
+	if v.Input.SHA256 != "" {
+		in += " (sha256 " + mdCode(short(v.Input.SHA256), false) + ")"
 	}
 	parts = append(parts, in)
-	if !r.Started.IsZero() {
-		s := "started " + r.Started.UTC().Format(time.DateTime) + " UTC"
-		if !r.Finished.IsZero() {
-			s += ", took " + r.Finished.Sub(r.Started).Round(time.Millisecond).String()
+	if !v.Started.IsZero() {
+		s := "started " + v.Started.UTC().Format(time.DateTime) + " UTC"
+		if !v.Finished.IsZero() {
+			s += ", took " + v.Finished.Sub(v.Started).Round(time.Millisecond).String()
 		}
 		parts = append(parts, s)
 	}
-	if r.Tool != "" {
-		parts = append(parts, mdText(r.Tool))
+	if v.Tool != "" {
+		parts = append(parts, mdText(v.Tool))
 	}
 	return "<sub>" + strings.Join(parts, " · ") + "</sub>"
 }
 
-// unknownVerified counts the options whose new value could not be read back.
-func unknownVerified(results []bulk.Result) int {
-	n := 0
-	for _, res := range results {
-		for _, o := range res.Options {
-			if o.Verified == bulk.VerifyUnknown {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // summaryStaging writes what a staged run adds to the summary: why it stopped, a table of its
 // waves, and for a rollback the options it could not restore, by name.
-func summaryStaging(c *capped, x redactor, r Run, results []bulk.Result) {
-	if len(r.Waves) == 0 {
+func summaryStaging(c *capped, v *Results) {
+	if len(v.Waves) == 0 {
 		return
 	}
 	b := &c.b
-	if r.Stopped != "" {
-		b.WriteString("> [!CAUTION]\n> " + mdText(x.text(r.Stopped)) + ": the later waves were not started.\n\n")
+	if v.Stopped != "" {
+		b.WriteString("> [!CAUTION]\n> " + mdText(v.Stopped) + ": the later waves were not started.\n\n")
 	}
-	var lost []string
-	for _, res := range results {
-		for _, o := range res.Options {
+	if v.RolledBack {
+		var lost []string
+		for in, o := range v.options() {
 			if o.Rollback != "" {
-				lost = append(lost, mdCode(res.ID, false)+" "+mdCode(o.Key, false)+": "+mdText(x.text(o.Rollback)))
+				lost = append(lost, mdCode(in.ID, false)+" "+mdCode(o.Key, false)+": "+mdText(o.Rollback))
 			}
 		}
-	}
-	if r.RolledBack {
 		b.WriteString("> [!WARNING]\n> `--atomic` rolled the run back.")
 		if len(lost) > 0 {
 			b.WriteString(" Still as the run set them:\n> - " + strings.Join(lost[:min(len(lost), 20)], "\n> - "))
@@ -504,33 +478,38 @@ func summaryStaging(c *capped, x redactor, r Run, results []bulk.Result) {
 		b.WriteString("\n\n")
 	}
 	c.add("#### Waves\n\n| wave | integrations | failed | status | health |\n|---:|---:|---:|---|---|\n")
-	for _, w := range r.Waves {
-		health := "—"
-		switch {
-		case len(w.Health) > 0 && w.ErrorsKnown:
-			health = "values, status, integration errors"
-		case len(w.Health) > 0:
-			health = "values, status (the server does not report integration errors)"
-		}
-		var bad []string
-		for _, h := range w.Health {
-			if !h.OK() {
-				bad = append(bad, mdCode(h.ID, true)+": "+mdText(x.text(strings.Join(h.Problems, "; "))))
-			}
-		}
-		if len(bad) > 0 {
-			health += "; " + strings.Join(bad[:min(len(bad), 5)], "; ")
-			if len(bad) > 5 {
-				health += fmt.Sprintf("; and %d more", len(bad)-5)
-			}
-		}
-		c.row(fmt.Sprintf("| %d | %d | %d | %s | %s |\n", w.Number, len(w.IDs), w.Failed, w.Status, health))
+	for _, w := range v.Waves {
+		c.row(fmt.Sprintf("| %d | %d | %d | %s | %s |\n", w.Number, len(w.Integrations), w.Failed, w.Status, waveHealth(w)))
 	}
 	b.WriteString("\n")
 }
 
+// waveHealth is the health column of a wave: what was checked, and the first problems found.
+func waveHealth(w resultWave) string {
+	health := "—"
+	switch {
+	case len(w.Health) > 0 && w.ErrorsKnown:
+		health = "values, status, integration errors"
+	case len(w.Health) > 0:
+		health = "values, status (the server does not report integration errors)"
+	}
+	var bad []string
+	for _, h := range w.Health {
+		if !h.Healthy {
+			bad = append(bad, mdCode(h.ID, true)+": "+mdText(strings.Join(h.Problems, "; ")))
+		}
+	}
+	if len(bad) > 0 {
+		health += "; " + strings.Join(bad[:min(len(bad), 5)], "; ")
+		if len(bad) > 5 {
+			health += fmt.Sprintf("; and %d more", len(bad)-5)
+		}
+	}
+	return health
+}
+
 // summaryFiles says what failed.csv and backup.csv are for, when they hold anything.
-func summaryFiles(ints tally) string {
+func summaryFiles(ints bulk.Tally) string {
 	var parts []string
 	switch {
 	case ints.RolledBack > 0:

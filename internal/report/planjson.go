@@ -99,7 +99,9 @@ func (f PlanFile) Meta() PlanMeta {
 	return m
 }
 
-// NewPlanFile builds the content of plan.json from a plan; PlanJSON writes it.
+// NewPlanFile builds the content of plan.json from a plan: the view of the plan that every
+// renderer of it reads (PlanJSON, PlanText, PlanMarkdown), built once, secrets masked and
+// warnings scrubbed.
 func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 	x := newRedactor(p, nil)
 	f := PlanFile{
@@ -153,8 +155,36 @@ func planOption(c bulk.Change) PlanOption {
 }
 
 // PlanJSON writes plan.json (see PlanFile), indented, with a "format" version field.
-func PlanJSON(w io.Writer, m PlanMeta, p bulk.Plan) error {
-	return writeJSON(w, NewPlanFile(m, p))
+func PlanJSON(w io.Writer, f PlanFile) error { return writeJSON(w, f) }
+
+// updates reports whether the integration has an option to update.
+func (it PlanIntegration) updates() bool {
+	for _, o := range it.Options {
+		if o.Action == string(bulk.ActionUpdate) {
+			return true
+		}
+	}
+	return false
+}
+
+// notRunning lists the integrations with changes that are not running.
+func (f PlanFile) notRunning() []PlanIntegration {
+	var out []PlanIntegration
+	for _, it := range f.Integrations {
+		if !it.Running && it.updates() {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// lines are the option's line and the lines merged into it, in order.
+func (o PlanOption) lines() []int { return sortedLines(o.Line, o.MergedLines) }
+
+// shown is what the renderers show of the option's change.
+func (o PlanOption) shown() shown {
+	return shown{o.Sensitive, o.ValueChanges, o.PermissionChanges, o.CurrentUnreadable,
+		o.Before, o.PermissionBefore, o.After, o.PermissionAfter}
 }
 
 // ReadPlan reads plan.json back for apply --plan. It refuses a file of another kind (a

@@ -99,66 +99,7 @@ func (r Run) results() []bulk.Result {
 	return out
 }
 
-// optionStatus is an option's status, falling back to its integration's when the option has
-// none of its own.
-func optionStatus(res bulk.Result, o bulk.OptionResult) bulk.Status {
-	if o.Status != "" {
-		return o.Status
-	}
-	return res.Status
-}
-
-// optionError is an option's error, falling back to its integration's for options that did not
-// get through.
-func optionError(res bulk.Result, o bulk.OptionResult) string {
-	if o.Error != "" {
-		return o.Error
-	}
-	switch optionStatus(res, o) {
-	case bulk.StatusFailed, bulk.StatusNotAttempted:
-		return res.Error
-	}
-	return ""
-}
-
-// tally counts statuses.
-type tally struct {
-	Total        int `json:"total"`
-	Applied      int `json:"applied"`
-	Unchanged    int `json:"unchanged"`
-	Failed       int `json:"failed"`
-	NotAttempted int `json:"not-attempted"`
-	RolledBack   int `json:"rolled-back,omitempty"`
-}
-
-func (t *tally) add(s bulk.Status, n int) {
-	t.Total += n
-	switch s {
-	case bulk.StatusApplied:
-		t.Applied += n
-	case bulk.StatusUnchanged:
-		t.Unchanged += n
-	case bulk.StatusFailed:
-		t.Failed += n
-	case bulk.StatusNotAttempted:
-		t.NotAttempted += n
-	case bulk.StatusRolledBack:
-		t.RolledBack += n
-	}
-}
-
-// count totals integrations and input rows (merged duplicate lines count as rows) by status.
-func count(results []bulk.Result) (integrations, rows tally) {
-	for _, res := range results {
-		integrations.add(res.Status, 1)
-		for _, o := range res.Options {
-			rows.add(optionStatus(res, o), 1+len(o.Merged))
-		}
-	}
-	return integrations, rows
-}
-
-// secret reports whether a change's values must not be shown.
+// isSecret reports whether a change's values must not be shown.
 func isSecret(c bulk.Change) bool { return c.Sensitive || c.Row.Value.Env != "" }
 
 // before and after are the display values of a change, masked again for secrets so that a
@@ -177,16 +118,15 @@ func after(c bulk.Change) string {
 	return c.After
 }
 
-// lines returns a change's line and the lines merged into it, in order.
-func lines(c bulk.Change) []int {
-	ls := append([]int{c.Line}, c.Merged...)
+// sortedLines is a line and the lines merged into it, in order.
+func sortedLines(line int, merged []int) []int {
+	ls := append([]int{line}, merged...)
 	slices.Sort(ls)
 	return slices.Compact(ls)
 }
 
 // linesText says "line 4" or "lines 4, 9".
-func linesText(c bulk.Change) string {
-	ls := lines(c)
+func linesText(ls []int) string {
 	if len(ls) == 1 {
 		return "line " + strconv.Itoa(ls[0])
 	}
@@ -197,12 +137,13 @@ func linesText(c bulk.Change) string {
 	return "lines " + strings.Join(parts, ", ")
 }
 
-// overText says which lines a change won over by precedence: "; over line 2", or "".
-func overText(c bulk.Change) string {
-	if len(c.Overrides) == 0 {
+// overLines says which lines a change won over by precedence (selector rows): "; over line 2",
+// or nothing.
+func overLines(ls []int) string {
+	if len(ls) == 0 {
 		return ""
 	}
-	return "; over " + linesText(bulk.Change{Line: c.Overrides[0], Merged: c.Overrides[1:]})
+	return "; over " + linesText(sortedLines(ls[0], ls[1:]))
 }
 
 // inputName says where the CSV came from.

@@ -65,21 +65,21 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 			r.Plan.Warnings = append(r.Plan.Warnings, bulk.Problem{File: "rollout.csv", Line: 2, Msg: "echo " + secretOld, Warning: true})
 			m := planMeta()
 			outs := map[string]func(io.Writer) error{
-				"PlanText":        func(w io.Writer) error { return PlanText(w, r.Plan, false) },
-				"PlanText color":  func(w io.Writer) error { return PlanText(w, r.Plan, true) },
-				"PlanJSON":        func(w io.Writer) error { return PlanJSON(w, m, r.Plan) },
-				"PlanMarkdown":    func(w io.Writer) error { return PlanMarkdown(w, m, r.Plan) },
-				"ResultsJSON":     func(w io.Writer) error { return ResultsJSON(w, r) },
-				"ResultsCSV":      func(w io.Writer) error { return ResultsCSV(w, r) },
-				"FailedCSV":       func(w io.Writer) error { return FailedCSV(w, r) },
-				"BackupCSV":       func(w io.Writer) error { return BackupCSV(w, r, false) },
-				"SummaryMarkdown": func(w io.Writer) error { return SummaryMarkdown(w, r) },
-				"JUnit":           func(w io.Writer) error { return JUnit(w, r) },
-				"HTML":            func(w io.Writer) error { return HTML(w, r) },
+				"PlanText":        func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), false) },
+				"PlanText color":  func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), true) },
+				"PlanJSON":        func(w io.Writer) error { return PlanJSON(w, NewPlanFile(m, r.Plan)) },
+				"PlanMarkdown":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, r.Plan)) },
+				"ResultsJSON":     func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) },
+				"ResultsCSV":      func(w io.Writer) error { return ResultsCSV(w, NewResults(r)) },
+				"FailedCSV":       func(w io.Writer) error { return FailedCSV(w, NewResults(r)) },
+				"BackupCSV":       func(w io.Writer) error { return BackupCSV(w, NewResults(r), false) },
+				"SummaryMarkdown": func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) },
+				"JUnit":           func(w io.Writer) error { return JUnit(w, NewResults(r)) },
+				"HTML":            func(w io.Writer) error { return HTML(w, NewResults(r)) },
 				// What apply --plan reads back holds no secret either.
 				"ReadPlan": func(w io.Writer) error {
 					var b bytes.Buffer
-					if err := PlanJSON(&b, m, r.Plan); err != nil {
+					if err := PlanJSON(&b, NewPlanFile(m, r.Plan)); err != nil {
 						return err
 					}
 					f, err := ReadPlan(&b)
@@ -187,9 +187,9 @@ func TestWriteDir(t *testing.T) {
 	}
 	// Each file is exactly what its renderer writes.
 	for name, f := range map[string]func(io.Writer) error{
-		ResultsJSONFile: func(w io.Writer) error { return ResultsJSON(w, r) },
-		JUnitFile:       func(w io.Writer) error { return JUnit(w, r) },
-		FailedCSVFile:   func(w io.Writer) error { return FailedCSV(w, r) },
+		ResultsJSONFile: func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) },
+		JUnitFile:       func(w io.Writer) error { return JUnit(w, NewResults(r)) },
+		FailedCSVFile:   func(w io.Writer) error { return FailedCSV(w, NewResults(r)) },
 	} {
 		got, _ := os.ReadFile(filepath.Join(dir, name))
 		if string(got) != render(t, f) {
@@ -230,10 +230,10 @@ func TestCSVCellsNeverStartLikeFormulas(t *testing.T) {
 	}
 	r.Plan = bulk.Plan{} // the results alone
 	for name, f := range map[string]func(io.Writer) error{
-		"results.csv":        func(w io.Writer) error { return ResultsCSV(w, r) },
-		"failed.csv":         func(w io.Writer) error { return FailedCSV(w, r) },
-		"backup.csv":         func(w io.Writer) error { return BackupCSV(w, r, false) },
-		"backup.csv secrets": func(w io.Writer) error { return BackupCSV(w, r, true) },
+		"results.csv":        func(w io.Writer) error { return ResultsCSV(w, NewResults(r)) },
+		"failed.csv":         func(w io.Writer) error { return FailedCSV(w, NewResults(r)) },
+		"backup.csv":         func(w io.Writer) error { return BackupCSV(w, NewResults(r), false) },
+		"backup.csv secrets": func(w io.Writer) error { return BackupCSV(w, NewResults(r), true) },
 	} {
 		recs := readCSV(t, render(t, f))
 		if len(recs) < 2 {
@@ -372,7 +372,7 @@ func TestRestoreCell(t *testing.T) {
 }
 
 func TestBackupRows(t *testing.T) {
-	recs := readCSV(t, render(t, func(w io.Writer) error { return BackupCSV(w, fixtureRun(), false) }))
+	recs := readCSV(t, render(t, func(w io.Writer) error { return BackupCSV(w, NewResults(fixtureRun()), false) }))
 	if got := strings.Join(recs[0], ","); got != "integration_id,integration_name,option_key,value,permission,comment" {
 		t.Fatalf("header %s", got)
 	}
@@ -401,7 +401,7 @@ func TestBackupRows(t *testing.T) {
 
 func TestFailedRows(t *testing.T) {
 	r := fixtureRun()
-	recs := readCSV(t, render(t, func(w io.Writer) error { return FailedCSV(w, r) }))
+	recs := readCSV(t, render(t, func(w io.Writer) error { return FailedCSV(w, NewResults(r)) }))
 	var keys []string
 	for _, rec := range recs[1:] {
 		keys = append(keys, rec[0]+"/"+rec[2])
@@ -439,7 +439,7 @@ func TestFailedRows(t *testing.T) {
 }
 
 func TestResultsCSVRows(t *testing.T) {
-	recs := readCSV(t, render(t, func(w io.Writer) error { return ResultsCSV(w, fixtureRun()) }))
+	recs := readCSV(t, render(t, func(w io.Writer) error { return ResultsCSV(w, NewResults(fixtureRun())) }))
 	if got := strings.Join(recs[0], ","); got != "line,integration_id,option_key,status,error" {
 		t.Fatalf("header %s", got)
 	}
@@ -460,10 +460,10 @@ func TestResultsCSVRows(t *testing.T) {
 func TestResultsOrderAndMissing(t *testing.T) {
 	r := fixtureRun()
 	var f struct {
-		Totals       resultTotals
+		Totals       ResultTotals
 		Integrations []struct{ ID, Status string }
 	}
-	if err := json.Unmarshal([]byte(render(t, func(w io.Writer) error { return ResultsJSON(w, r) })), &f); err != nil {
+	if err := json.Unmarshal([]byte(render(t, func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) })), &f); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -474,8 +474,8 @@ func TestResultsOrderAndMissing(t *testing.T) {
 	if !reflect.DeepEqual(ids, want) {
 		t.Errorf("integrations %v, want %v (plan order, missing ones not attempted)", ids, want)
 	}
-	wantInts := tally{Total: 6, Applied: 2, Unchanged: 1, Failed: 2, NotAttempted: 1}
-	wantRows := tally{Total: 26, Applied: 16, Unchanged: 3, Failed: 5, NotAttempted: 2}
+	wantInts := bulk.Tally{Total: 6, Applied: 2, Unchanged: 1, Failed: 2, NotAttempted: 1}
+	wantRows := bulk.Tally{Total: 26, Applied: 16, Unchanged: 3, Failed: 5, NotAttempted: 2}
 	if f.Totals.Integrations != wantInts || f.Totals.Rows != wantRows {
 		t.Errorf("totals %+v, want %+v %+v", f.Totals, wantInts, wantRows)
 	}
@@ -490,7 +490,7 @@ func TestResultsOrderAndMissing(t *testing.T) {
 func TestReadPlan(t *testing.T) {
 	m, p := planMeta(), fixturePlan()
 	m.Rev = "0123456789abcdef0123456789abcdef01234567"
-	text := render(t, func(w io.Writer) error { return PlanJSON(w, m, p) })
+	text := render(t, func(w io.Writer) error { return PlanJSON(w, NewPlanFile(m, p)) })
 	f, err := ReadPlan(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +505,7 @@ func TestReadPlan(t *testing.T) {
 		t.Errorf("integrations read back wrong: %+v", f.Integrations)
 	}
 
-	results := render(t, func(w io.Writer) error { return ResultsJSON(w, fixtureRun()) })
+	results := render(t, func(w io.Writer) error { return ResultsJSON(w, NewResults(fixtureRun())) })
 	edit := func(from, to string) string { return strings.Replace(text, from, to, 1) }
 	for _, tt := range []struct{ name, in, err string }{
 		{"results.json", results, "not a plan file"},
@@ -553,7 +553,7 @@ func TestPlanText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := render(t, func(w io.Writer) error { return PlanText(w, tt.plan, false) })
+			out := render(t, func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, tt.plan), false) })
 			for _, s := range tt.want {
 				if !strings.Contains(out, s) {
 					t.Errorf("output lacks %q:\n%s", s, out)
@@ -566,7 +566,7 @@ func TestPlanText(t *testing.T) {
 			}
 		})
 	}
-	if out := render(t, func(w io.Writer) error { return PlanText(w, fixturePlan(), false) }); strings.Contains(out, "\x1b") {
+	if out := render(t, func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, fixturePlan()), false) }); strings.Contains(out, "\x1b") {
 		t.Error("colour codes without colour")
 	}
 }
@@ -672,8 +672,8 @@ func TestMarkdownFitsAComment(t *testing.T) {
 	p := bigPlan(1000, 10)
 	r := bigRun(p)
 	for name, f := range map[string]func(io.Writer) error{
-		"plan.md":    func(w io.Writer) error { return PlanMarkdown(w, planMeta(), p) },
-		"summary.md": func(w io.Writer) error { return SummaryMarkdown(w, r) },
+		"plan.md":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), p)) },
+		"summary.md": func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) },
 	} {
 		out := render(t, f)
 		if len(out) > MarkdownLimit {
@@ -695,7 +695,7 @@ func TestMarkdownFitsAComment(t *testing.T) {
 		}
 	}
 	// The small fixture is not cut.
-	if out := render(t, func(w io.Writer) error { return PlanMarkdown(w, planMeta(), fixturePlan()) }); strings.Contains(out, "cut to fit") {
+	if out := render(t, func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), fixturePlan())) }); strings.Contains(out, "cut to fit") {
 		t.Error("small plan.md is cut")
 	}
 }
@@ -703,7 +703,7 @@ func TestMarkdownFitsAComment(t *testing.T) {
 func TestJUnitIsValidXML(t *testing.T) {
 	r := fixtureRun()
 	r.Results[2].Error = "bad \x00 byte \x1b and <tag> & \"quotes\" ]]>"
-	out := render(t, func(w io.Writer) error { return JUnit(w, r) })
+	out := render(t, func(w io.Writer) error { return JUnit(w, NewResults(r)) })
 	var doc junitSuites
 	if err := xml.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("junit.xml does not parse: %v\n%s", err, out)
@@ -787,15 +787,15 @@ func TestUnverifiableSecret(t *testing.T) {
 		t.Fatal("the fixture has no verified secret to turn unknown")
 	}
 	key.Verified = bulk.VerifyUnknown
-	results := render(t, func(w io.Writer) error { return ResultsJSON(w, r) })
+	results := render(t, func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) })
 	if !strings.Contains(results, `"verified": "unknown (value unreadable)"`) {
 		t.Errorf("results.json:\n%s", results)
 	}
-	junit := render(t, func(w io.Writer) error { return JUnit(w, r) })
+	junit := render(t, func(w io.Writer) error { return JUnit(w, NewResults(r)) })
 	if !strings.Contains(junit, key.Key+" [line "+strconv.Itoa(key.Line)+"]: applied") || !strings.Contains(junit, "(not verified: the server does not show the value)") {
 		t.Errorf("junit.xml:\n%s", junit)
 	}
-	summary := render(t, func(w io.Writer) error { return SummaryMarkdown(w, r) })
+	summary := render(t, func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) })
 	if !strings.Contains(summary, "> 1 option could not be verified: the server does not show the value") {
 		t.Errorf("summary.md:\n%s", summary)
 	}

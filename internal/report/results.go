@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -13,8 +15,14 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
 
-// resultsFile is results.json.
-type resultsFile struct {
+// Results is the outcome of an apply as every report renderer reads it, and the content of
+// results.json. NewResults builds it once from the Run, as vegeta builds its Metrics once from
+// the results of an attack: every target of the plan accounted for, in plan order; each
+// option's status resolved; secrets scrubbed out of every error, flag value and warning; the
+// totals counted. The renderers only read it. ReadResults reads it back from results.json;
+// what results.json does not hold (the rows as written, previous values) is then absent, so
+// failed.csv and backup.csv are rendered from a Results made by NewResults only.
+type Results struct {
 	Format       int                 `json:"format"`
 	Kind         string              `json:"kind"`
 	Tool         string              `json:"tool"`
@@ -24,21 +32,26 @@ type resultsFile struct {
 	Finished     time.Time           `json:"finished"`
 	DurationMS   float64             `json:"duration_ms"`
 	Interrupted  bool                `json:"interrupted"`
-	Flags        map[string]string   `json:"flags"`
-	Totals       resultTotals        `json:"totals"`
-	Warnings     []string            `json:"warnings,omitempty"`
-	Waves        []resultWave        `json:"waves,omitempty"`
-	Stopped      string              `json:"stopped,omitempty"`
+	Flags        map[string]string   `json:"flags"` // scrubbed
+	Totals       ResultTotals        `json:"totals"`
+	Warnings     []string            `json:"warnings,omitempty"` // scrubbed
+	Waves        []resultWave        `json:"waves,omitempty"`    // scrubbed
+	Stopped      string              `json:"stopped,omitempty"`  // scrubbed
 	RolledBack   bool                `json:"rolled_back,omitempty"`
-	Integrations []resultIntegration `json:"integrations"`
+	Integrations []ResultIntegration `json:"integrations"`
 	// ServerShapes records the forms of the server's answers met during the run, PATCH
 	// answers included: no values.
 	ServerShapes *bulk.ServerShapes `json:"server_shapes,omitempty"`
+	// timelines are the runs' timelines (this run last) for timeline.json and report.html,
+	// which have their own files: not part of results.json.
+	timelines        []bulk.Timeline
+	timelinesDropped int
 }
 
-type resultTotals struct {
-	Integrations tally `json:"integrations"`
-	Rows         tally `json:"rows"` // input rows: merged duplicate lines count too
+// ResultTotals counts integrations and input rows (merged duplicate lines count too) by status.
+type ResultTotals struct {
+	Integrations bulk.Tally `json:"integrations"`
+	Rows         bulk.Tally `json:"rows"`
 }
 
 // resultWave is one wave of a staged run.
@@ -61,18 +74,22 @@ type resultHealth struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
-type resultIntegration struct {
+// ResultIntegration is one integration's outcome.
+type ResultIntegration struct {
 	ID         string         `json:"id"`
 	Name       string         `json:"name"`
 	Status     bulk.Status    `json:"status"`
 	HTTPStatus int            `json:"http_status,omitempty"` // 0: no answer
 	Attempts   int            `json:"attempts"`
 	DurationMS float64        `json:"duration_ms"`
-	Error      string         `json:"error,omitempty"`
-	Options    []resultOption `json:"options"`
+	Error      string         `json:"error,omitempty"` // scrubbed
+	Options    []ResultOption `json:"options"`
+	duration   time.Duration  // exact, for junit.xml
 }
 
-type resultOption struct {
+// ResultOption is one option's outcome: display values masked, status resolved (its
+// integration's when it had none of its own), error scrubbed.
+type ResultOption struct {
 	Key               string      `json:"option_key"`
 	Line              int         `json:"line"`
 	MergedLines       []int       `json:"merged_lines,omitempty"`
@@ -88,28 +105,20 @@ type resultOption struct {
 	PermissionAfter   string      `json:"permission_after"`
 	// Verified is true, false, or "unknown (value unreadable)"; absent: not read back.
 	Verified bulk.Verification `json:"verified,omitempty"`
+	Error    string            `json:"error,omitempty"` // the option's own, scrubbed
 	// Rollback says why a changed option stayed changed when --atomic rolled the run back.
-	Rollback string `json:"rollback,omitempty"`
-	Error    string `json:"error,omitempty"`
+	Rollback string `json:"rollback,omitempty"` // scrubbed
+	// change is the planned change with the row as written and the previous value (secrets
+	// among them): only failed.csv and backup.csv read it, and it is never marshalled.
+	change bulk.Change
 }
 
-// ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
-// version, server, start and finish times in UTC, input path and SHA-256, flags, whether it
-// was interrupted); totals by status for integrations and for input rows; the plan's
-// warnings; and per integration its id, name, status, HTTP status, attempts, duration and
-// error, with per option its key, CSV line, status, before/after (masked), permissions,
-// verification and error. Errors and flag values are scrubbed of secrets.
-func ResultsJSON(w io.Writer, r Run) error {
-	return writeJSON(w, newResultsFile(r))
-}
-
-// newResultsFile is results.json's content; report.html is rendered from it too, so the page
-// and the file cannot disagree.
-func newResultsFile(r Run) resultsFile {
+// NewResults builds the view of a run that every renderer of the report directory reads.
+func NewResults(r Run) *Results {
 	results := r.results()
 	x := newRedactor(r.Plan, results)
-	ints, rows := count(results)
-	f := resultsFile{
+	ints, rows := bulk.Count(results)
+	v := &Results{
 		Format:       Format,
 		Kind:         kindResults,
 		Tool:         r.Tool,
@@ -119,56 +128,119 @@ func newResultsFile(r Run) resultsFile {
 		Finished:     utc(r.Finished),
 		Interrupted:  r.Interrupted,
 		Flags:        make(map[string]string, len(r.Flags)),
-		Totals:       resultTotals{ints, rows},
+		Totals:       ResultTotals{ints, rows},
 		Warnings:     x.warnings(r.Plan.Warnings),
 		Waves:        resultWaves(x, r.Waves),
 		Stopped:      x.text(r.Stopped),
 		RolledBack:   r.RolledBack,
-		Integrations: make([]resultIntegration, len(results)),
+		Integrations: make([]ResultIntegration, len(results)),
+		timelines:    r.Timelines, timelinesDropped: r.TimelinesDropped,
 	}
 	if !r.Started.IsZero() && !r.Finished.IsZero() {
-		f.DurationMS = millis(r.Finished.Sub(r.Started))
+		v.DurationMS = millis(r.Finished.Sub(r.Started))
 	}
 	if !r.Shapes.IsZero() {
 		sh := r.Shapes
-		f.ServerShapes = &sh
+		v.ServerShapes = &sh
 	}
-	for k, v := range r.Flags {
-		f.Flags[k] = x.text(v)
+	for k, val := range r.Flags {
+		v.Flags[k] = x.text(val)
 	}
 	for i, res := range results {
-		ri := resultIntegration{
+		ri := ResultIntegration{
 			ID: res.ID, Name: res.Name, Status: res.Status, HTTPStatus: res.HTTPStatus,
 			Attempts: res.Attempts, DurationMS: millis(res.Duration), Error: x.text(res.Error),
-			Options: make([]resultOption, len(res.Options)),
+			Options: make([]ResultOption, len(res.Options)), duration: res.Duration,
 		}
 		for j, o := range res.Options {
 			c := o.Change
-			ri.Options[j] = resultOption{
+			ri.Options[j] = ResultOption{
 				Key: c.Key, Line: c.Line, MergedLines: c.Merged, Kind: string(c.Kind), Sensitive: isSecret(c),
-				Action: string(c.Action), Status: optionStatus(res, o),
+				Action: string(c.Action), Status: res.OptionStatus(o),
 				ValueChanges: c.ValueChanges, PermissionChanges: c.PermissionChanges,
 				Before: before(c), After: after(c),
 				PermissionBefore: c.BeforePermission.String(), PermissionAfter: c.AfterPermission.String(),
-				Verified: o.Verified, Error: x.text(o.Error), Rollback: x.text(o.Rollback),
+				Verified: o.Verified, Error: x.text(o.Error), Rollback: x.text(o.Rollback), change: c,
 			}
 		}
-		f.Integrations[i] = ri
+		v.Integrations[i] = ri
 	}
-	return f
+	return v
 }
 
-// readResults reads results.json back (for show --html). It refuses a file of another kind
-// (a plan.json) or format.
-func readResults(data []byte) (resultsFile, error) {
-	var f resultsFile
-	if err := checkKind(data, kindResults, "results"); err != nil {
-		return f, err
+// options walks every option of every integration, in plan order.
+func (v *Results) options() iter.Seq2[*ResultIntegration, *ResultOption] {
+	return func(yield func(*ResultIntegration, *ResultOption) bool) {
+		for i := range v.Integrations {
+			in := &v.Integrations[i]
+			for j := range in.Options {
+				if !yield(in, &in.Options[j]) {
+					return
+				}
+			}
+		}
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("read results: %w", err)
+}
+
+// lines are the option's line and the lines merged into it, in order.
+func (o ResultOption) lines() []int { return sortedLines(o.Line, o.MergedLines) }
+
+// reason is the option's error, or its integration's for an option that failed or was not
+// attempted without one of its own.
+func (o ResultOption) reason(in *ResultIntegration) string {
+	if o.Error != "" {
+		return o.Error
 	}
-	return f, nil
+	switch o.Status {
+	case bulk.StatusFailed, bulk.StatusNotAttempted:
+		return in.Error
+	}
+	return ""
+}
+
+// shown is what the renderers show of the option's change.
+func (o ResultOption) shown() shown {
+	return shown{o.Sensitive, o.ValueChanges, o.PermissionChanges, o.change.Unreadable,
+		o.Before, o.PermissionBefore, o.After, o.PermissionAfter}
+}
+
+// ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
+// version, server, start and finish times in UTC, input path and SHA-256, flags, whether it
+// was interrupted); totals by status for integrations and for input rows; the plan's
+// warnings; and per integration its id, name, status, HTTP status, attempts, duration and
+// error, with per option its key, CSV line, status, before/after (masked), permissions,
+// verification and error. Errors and flag values are scrubbed of secrets.
+func ResultsJSON(w io.Writer, v *Results) error { return writeJSON(w, v) }
+
+// ReadResults reads results.json back (for show): it refuses a file of another kind (a
+// plan.json) or format.
+func ReadResults(r io.Reader) (*Results, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	var head struct {
+		Format int    `json:"format"`
+		Kind   string `json:"kind"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	switch {
+	case head.Kind != kindResults:
+		return nil, fmt.Errorf("read results: not a results file (kind %q, want %q)", head.Kind, kindResults)
+	case head.Format != Format:
+		return nil, fmt.Errorf("read results: format %d is not supported (this version reads format %d)", head.Format, Format)
+	}
+	v := &Results{}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	for i := range v.Integrations {
+		in := &v.Integrations[i]
+		in.duration = time.Duration(in.DurationMS * float64(time.Millisecond))
+	}
+	return v, nil
 }
 
 // resultRow is one row of results.csv.
@@ -185,17 +257,12 @@ type resultRow struct {
 // row of their own with the same outcome. An option's error falls back to its integration's
 // when the option failed or was not attempted without one of its own. Errors are scrubbed
 // of secrets and every cell is neutralised against spreadsheet formulas.
-func ResultsCSV(w io.Writer, r Run) error {
-	results := r.results()
-	x := newRedactor(r.Plan, results)
+func ResultsCSV(w io.Writer, v *Results) error {
 	var out []resultRow
-	for _, res := range results {
-		for _, o := range res.Options {
-			st := string(optionStatus(res, o))
-			msg := neutral(x.text(optionError(res, o)))
-			for _, l := range lines(o.Change) {
-				out = append(out, resultRow{l, neutral(res.ID), neutral(o.Key), st, msg})
-			}
+	for in, o := range v.options() {
+		st, msg := string(o.Status), neutral(o.reason(in))
+		for _, l := range o.lines() {
+			out = append(out, resultRow{l, neutral(in.ID), neutral(o.Key), st, msg})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b resultRow) int { return cmp.Compare(a.Line, b.Line) })

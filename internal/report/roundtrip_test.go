@@ -89,7 +89,7 @@ func TestBackupRoundTrip(t *testing.T) {
 		res.Options = append(res.Options, bulk.OptionResult{Change: c, Status: bulk.StatusApplied})
 	}
 	r.Results = []bulk.Result{res}
-	recs := readCSV(t, render(t, func(w io.Writer) error { return BackupCSV(w, r, true) }))
+	recs := readCSV(t, render(t, func(w io.Writer) error { return BackupCSV(w, NewResults(r), true) }))
 	if len(recs)-1 != len(tests) {
 		t.Fatalf("%d rows for %d values", len(recs)-1, len(tests))
 	}

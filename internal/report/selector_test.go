@@ -22,7 +22,7 @@ func TestPlanSelectors(t *testing.T) {
 		Selectors: []bulk.Expansion{{Line: 2, Selector: "integration_name glob:AbuseIPDB, option_key maxAge", Integrations: []string{"abuse_a", "abuse_b"}}},
 	}
 	var js bytes.Buffer
-	if err := PlanJSON(&js, PlanMeta{SHA256: "abc"}, p); err != nil {
+	if err := PlanJSON(&js, NewPlanFile(PlanMeta{SHA256: "abc"}, p)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"overrides_lines": [`, `"selectors": [`, `"selector": "integration_name glob:AbuseIPDB, option_key maxAge"`, `"integration_ids": [`} {
@@ -40,14 +40,14 @@ func TestPlanSelectors(t *testing.T) {
 	}
 
 	var text bytes.Buffer
-	if err := PlanText(&text, p, false); err != nil {
+	if err := PlanText(&text, NewPlanFile(PlanMeta{}, p), false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text.String(), "30 → 90  [line 3; over line 2]") {
 		t.Errorf("the text plan does not say which line won:\n%s", text.String())
 	}
 	var md bytes.Buffer
-	if err := PlanMarkdown(&md, PlanMeta{}, p); err != nil {
+	if err := PlanMarkdown(&md, NewPlanFile(PlanMeta{}, p)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "| 3; over line 2 |") {

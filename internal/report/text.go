@@ -53,56 +53,62 @@ func (l line) write(b *strings.Builder, color bool) {
 	}
 }
 
-// PlanText writes the plan as a diff for people (the stdout of `plan` and `apply`): a summary
-// line first, then every integration in plan order. An integration with changes is a block
-// headed "~ id (name)" with one "~ key  before → after  [line N]" line per option to update
-// and one "=" line naming its unchanged options; an integration with nothing to change is one
-// "=" line. Integrations that are not running are flagged where they have changes, since the
+// PlanText writes the plan as a diff for people (the stdout of `plan` and `apply`), over
+// plan.json's content, so that a saved plan prints as the plan did: a summary line first,
+// then every integration in plan order. An integration with changes is a block headed
+// "~ id (name)" with one "~ key  before → after  [line N]" line per option to update and one
+// "=" line naming its unchanged options; an integration with nothing to change is one "="
+// line. Integrations that are not running are flagged where they have changes, since the
 // server will refuse them. Secrets show as "(sensitive) will change"; values are cut at 120
 // characters, and control characters are escaped so a value cannot drive the terminal. ANSI
-// colour is used only when color is true. Plan.Warnings are not written: they are the
-// caller's to print on stderr.
-func PlanText(w io.Writer, p bulk.Plan, color bool) error {
+// colour is used only when color is true. The plan's warnings come last, so that they are
+// before the reviewer's eyes where the plan ends (stderr has them too, as they were found).
+func PlanText(w io.Writer, f PlanFile, color bool) error {
 	var b strings.Builder
-	n := p.Count()
-	notRunning := 0
-	for _, t := range p.Targets {
-		if !t.Running && t.Updates() {
-			notRunning++
-		}
-	}
-	switch {
-	case n.Integrations == 0:
-		line{{"No changes: the plan is empty.", styleBold}}.write(&b, color)
-	case n.Updates == 0:
-		line{{"No changes: " + itoa(n.Integrations) + " " + bulk.Plural(n.Integrations, "integration", "integrations") + ", " + itoa(n.Options) + " " + bulk.Plural(n.Options, "option", "options") + " already as asked.", styleBold}}.write(&b, color)
-	default:
-		line{{"Plan: " + itoa(n.Changed) + " " + bulk.Plural(n.Changed, "integration", "integrations") + " to update, " + itoa(n.Integrations-n.Changed) + " unchanged; " +
-			itoa(n.Updates) + " " + bulk.Plural(n.Updates, "option", "options") + " to update, " + itoa(n.Unchanged) + " unchanged.", styleBold}}.write(&b, color)
-	}
-	b.WriteByte('\n')
-	if notRunning > 0 {
-		line{{"WARNING: " + itoa(notRunning) + " " + bulk.Plural(notRunning, "integration", "integrations") + " with changes " + bulk.Plural(notRunning, "is", "are") + " not running: the server will refuse these changes.", styleWarning}}.write(&b, color)
-		b.WriteByte('\n')
-	}
-
+	textSummary(&b, f, color)
 	block := true // a blank line goes before every block and before a run of one-line entries
-	for _, t := range p.Targets {
-		if !t.Updates() {
+	for _, it := range f.Integrations {
+		if !it.updates() {
 			if block {
 				b.WriteByte('\n')
 			}
 			block = false
-			unchangedTarget(t).write(&b, color)
+			unchangedTarget(it).write(&b, color)
 			b.WriteByte('\n')
 			continue
 		}
 		block = true
 		b.WriteByte('\n')
-		targetBlock(&b, t, color)
+		targetBlock(&b, it, color)
+	}
+	if len(f.Warnings) > 0 {
+		b.WriteByte('\n')
+		for _, warn := range f.Warnings {
+			line{{printable(warn, 0), styleYellow}}.write(&b, color)
+			b.WriteByte('\n')
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// textSummary writes the totals and the not-running warning.
+func textSummary(b *strings.Builder, f PlanFile, color bool) {
+	n := f.Totals
+	switch {
+	case n.Integrations == 0:
+		line{{"No changes: the plan is empty.", styleBold}}.write(b, color)
+	case n.Updates == 0:
+		line{{"No changes: " + itoa(n.Integrations) + " " + bulk.Plural(n.Integrations, "integration", "integrations") + ", " + itoa(n.Options) + " " + bulk.Plural(n.Options, "option", "options") + " already as asked.", styleBold}}.write(b, color)
+	default:
+		line{{"Plan: " + itoa(n.Changed) + " " + bulk.Plural(n.Changed, "integration", "integrations") + " to update, " + itoa(n.Integrations-n.Changed) + " unchanged; " +
+			itoa(n.Updates) + " " + bulk.Plural(n.Updates, "option", "options") + " to update, " + itoa(n.Unchanged) + " unchanged.", styleBold}}.write(b, color)
+	}
+	b.WriteByte('\n')
+	if stopped := len(f.notRunning()); stopped > 0 {
+		line{{"WARNING: " + itoa(stopped) + " " + bulk.Plural(stopped, "integration", "integrations") + " with changes " + bulk.Plural(stopped, "is", "are") + " not running: the server will refuse these changes.", styleWarning}}.write(b, color)
+		b.WriteByte('\n')
+	}
 }
 
 // targetName says "id (name)", or just the id when the name is empty or the same.
@@ -113,44 +119,26 @@ func targetName(id, name string) string {
 	return printable(id, 0) + " (" + printable(name, 0) + ")"
 }
 
-func unchangedTarget(t bulk.Target) line {
-	l := line{{"=", styleFaint}, {" " + targetName(t.ID, t.Name) + ": " + itoa(len(t.Changes)) + " " + bulk.Plural(len(t.Changes), "option", "options") + " unchanged", ""}}
-	if ls := allLines(t.Changes); ls != "" {
-		var over bulk.Change // the lines these changes won over, if any
-		for _, c := range t.Changes {
-			over.Overrides = append(over.Overrides, c.Overrides...)
-		}
-		slices.Sort(over.Overrides)
-		over.Overrides = slices.Compact(over.Overrides)
-		l = append(l, seg{" [" + ls + overText(over) + "]", styleFaint})
+func unchangedTarget(it PlanIntegration) line {
+	l := line{{"=", styleFaint}, {" " + targetName(it.ID, it.Name) + ": " + itoa(len(it.Options)) + " " + bulk.Plural(len(it.Options), "option", "options") + " unchanged", ""}}
+	var ls, over []int // the lines of the options, and those they won over by precedence
+	for _, o := range it.Options {
+		ls, over = append(ls, o.lines()...), append(over, o.OverridesLines...)
 	}
-	if !t.Running {
+	if len(ls) > 0 {
+		slices.Sort(ls)
+		l = append(l, seg{" [" + linesText(slices.Compact(ls)) + overLines(over) + "]", styleFaint})
+	}
+	if !it.Running {
 		l = append(l, seg{" (not running: nothing will be sent)", styleFaint})
 	}
 	return l
 }
 
-// allLines lists the lines of several changes: "line 4" or "lines 4, 7, 9".
-func allLines(cs []bulk.Change) string {
-	var merged bulk.Change
-	for i, c := range cs {
-		if i == 0 {
-			merged.Line = c.Line
-		} else {
-			merged.Merged = append(merged.Merged, c.Line)
-		}
-		merged.Merged = append(merged.Merged, c.Merged...)
-	}
-	if len(cs) == 0 {
-		return ""
-	}
-	return linesText(merged)
-}
-
-func targetBlock(b *strings.Builder, t bulk.Target, color bool) {
-	head := line{{"~", styleYellow}, {" " + targetName(t.ID, t.Name), styleBold}}
-	if !t.Running {
-		status := t.Status
+func targetBlock(b *strings.Builder, it PlanIntegration, color bool) {
+	head := line{{"~", styleYellow}, {" " + targetName(it.ID, it.Name), styleBold}}
+	if !it.Running {
+		status := it.Status
 		if status == "" {
 			status = "unknown"
 		}
@@ -159,59 +147,66 @@ func targetBlock(b *strings.Builder, t bulk.Target, color bool) {
 	head.write(b, color)
 	b.WriteByte('\n')
 
-	var updates, same []bulk.Change
-	for _, c := range t.Changes {
-		if c.Action == bulk.ActionUpdate {
-			updates = append(updates, c)
+	var updates, same []PlanOption
+	for _, o := range it.Options {
+		if o.Action == string(bulk.ActionUpdate) {
+			updates = append(updates, o)
 		} else {
-			same = append(same, c)
+			same = append(same, o)
 		}
 	}
 	keyW, descW := 0, 0
 	descs := make([]line, len(updates))
-	for i, c := range updates {
-		keyW = max(keyW, min(utf8.RuneCountInString(printable(c.Key, 0)), maxKeyWidth))
-		descs[i] = describe(c)
+	for i, o := range updates {
+		keyW = max(keyW, min(utf8.RuneCountInString(printable(o.Key, 0)), maxKeyWidth))
+		descs[i] = describe(o.shown())
 		descW = max(descW, min(descs[i].width(), maxDescWidth))
 	}
-	for i, c := range updates {
-		key := printable(c.Key, 0)
+	for i, o := range updates {
+		key := printable(o.Key, 0)
 		l := line{{"    ~", styleYellow}, {" " + pad(key, keyW) + "  ", ""}}
 		l = append(l, descs[i]...)
-		l = append(l, seg{strings.Repeat(" ", max(descW-descs[i].width(), 0)) + "  [" + linesText(c) + overText(c) + "]", styleFaint})
+		l = append(l, seg{strings.Repeat(" ", max(descW-descs[i].width(), 0)) + "  [" + linesText(o.lines()) + overLines(o.OverridesLines) + "]", styleFaint})
 		l.write(b, color)
 		b.WriteByte('\n')
 	}
 	if len(same) > 0 {
 		parts := make([]string, len(same))
-		for i, c := range same {
-			parts[i] = printable(c.Key, 0) + " [" + linesText(c) + overText(c) + "]"
+		for i, o := range same {
+			parts[i] = printable(o.Key, 0) + " [" + linesText(o.lines()) + overLines(o.OverridesLines) + "]"
 		}
 		line{{"    = unchanged: " + strings.Join(parts, ", "), styleFaint}}.write(b, color)
 		b.WriteByte('\n')
 	}
 }
 
+// shown is what every renderer shows of an update: what changes, and the display values,
+// masked for secrets. plan.json's and results.json's options both hold it.
+type shown struct {
+	sensitive, value, perm, unreadable   bool
+	before, permBefore, after, permAfter string
+}
+
 // describe says what an update does to one option, without its key and line.
-func describe(c bulk.Change) line {
+func describe(s shown) line {
 	var l line
-	if c.ValueChanges {
+	if s.value {
 		switch {
-		case isSecret(c) && c.Unreadable:
+		case s.sensitive && s.unreadable:
 			l = line{{bulk.SensitiveText + " will be set " + bulk.UnreadableText, ""}}
-		case isSecret(c):
+		case s.sensitive:
 			l = line{{bulk.SensitiveText + " will change", ""}}
-		case c.Unreadable:
-			l = line{{"will be set to ", ""}, {printable(after(c), textValueLimit), styleGreen}, {" " + bulk.UnreadableText, ""}}
+		case s.unreadable:
+			l = line{{"will be set to ", ""}, {printable(s.after, textValueLimit), styleGreen}, {" " + bulk.UnreadableText, ""}}
 		default:
-			l = line{{printable(before(c), textValueLimit), styleRed}, {" → ", ""}, {printable(after(c), textValueLimit), styleGreen}}
+			l = line{{printable(s.before, textValueLimit), styleRed}, {" → ", ""}, {printable(s.after, textValueLimit), styleGreen}}
 		}
 	}
-	if c.PermissionChanges {
+	if s.perm {
 		if len(l) > 0 {
 			l = append(l, seg{"; ", ""})
 		}
-		l = append(l, seg{"permission ", ""}, seg{c.BeforePermission.String(), styleRed}, seg{" → ", ""}, seg{c.AfterPermission.String(), styleGreen})
+		l = append(l, seg{"permission ", ""}, seg{s.permBefore, styleRed}, seg{" → ", ""}, seg{s.permAfter, styleGreen})
 	}
 	if len(l) == 0 {
 		// An update that changes neither: the planner sends it anyway, so say so.
