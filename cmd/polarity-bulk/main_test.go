@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -37,8 +36,8 @@ func TestMain(m *testing.M) {
 //	fake every KIND PERMISSION    every option of that kind holds the permission
 //	fake patchedonce N            N PATCHes were received, one per integration
 //	fake faults JSON              switch faults on (a fake.Faults in JSON)
-//	fake config KEY VALUE         options-in, passwords, kind-attr, option-resource-type, patch-status,
-//	                              openapi, openapi-patch-type, token-lifetime
+//	fake config FLAG VALUE        a setting of the running fake, as its command-line flag sets it
+//	                              (passwords clear, patch-status 204, options-in attributes, ...)
 //	fake patched ID [N]           ID got N PATCHes (default 1)
 //
 // and "nosecret SECRET PATH..." fails when any file (or any file below a directory) holds
@@ -222,31 +221,11 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(json.Unmarshal([]byte(args[1]), &f))
 		ts.Check(srv.SetFaults(f))
 	case "config":
-		cfg := srv.Config()
-		switch args[1] {
-		case "options-in":
-			cfg.OptionsIn = fake.Placement(args[2])
-		case "passwords":
-			cfg.Passwords = fake.PasswordMode(args[2])
-		case "kind-attr":
-			cfg.KindAttr = args[2]
-		case "option-resource-type":
-			cfg.OptionResourceType = args[2]
-		case "patch-status":
-			n, err := strconv.Atoi(args[2])
-			ts.Check(err)
-			cfg.PatchStatus = n
-		case "openapi":
-			cfg.OpenAPI = args[2]
-		case "openapi-patch-type":
-			cfg.OpenAPIPatchType = args[2]
-		case "token-lifetime":
-			d, err := time.ParseDuration(args[2])
-			ts.Check(err)
-			cfg.TokenLifetime = d
-		default:
-			ts.Fatalf("unknown config %s", args[1])
+		if len(args) != 3 {
+			ts.Fatalf("usage: fake config FLAG VALUE (a polarity-fake flag, e.g. passwords clear)")
 		}
+		cfg, err := fake.SetFlag(srv.Config(), args[1], args[2])
+		ts.Check(err)
 		ts.Check(srv.SetConfig(cfg))
 	default:
 		ts.Fatalf("unknown fake command %s", args[0])

@@ -102,3 +102,23 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// formServer serves the integrations ids with options opts in one of the forms of
+// renderIntegrations: the list at /api/integrations (with meta.page.total when total), and
+// each one at /api/integrations/<id>.
+func formServer(t *testing.T, form string, ids []string, opts []optSpec, total bool) *httptest.Server {
+	t.Helper()
+	return newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/integrations" {
+			doc := renderIntegrations(form, ids, opts)
+			if total {
+				doc["meta"] = map[string]any{"page": map[string]any{"total": len(ids)}}
+			}
+			writeJSON(w, 200, doc)
+			return
+		}
+		doc := renderIntegrations(form, []string{strings.TrimPrefix(r.URL.Path, "/api/integrations/")}, opts)
+		doc["data"] = doc["data"].([]any)[0]
+		writeJSON(w, 200, doc)
+	}))
+}

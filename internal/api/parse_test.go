@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -155,18 +154,7 @@ func TestResponseForms(t *testing.T) {
 	for _, form := range forms {
 		t.Run(form, func(t *testing.T) {
 			opts := standardOptions()
-			ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/api/integrations" {
-					doc := renderIntegrations(form, ids, opts)
-					doc["meta"] = map[string]any{"page": map[string]any{"total": len(ids)}}
-					writeJSON(w, 200, doc)
-					return
-				}
-				id := strings.TrimPrefix(r.URL.Path, "/api/integrations/")
-				doc := renderIntegrations(form, []string{id}, opts)
-				doc["data"] = doc["data"].([]any)[0]
-				writeJSON(w, 200, doc)
-			}))
+			ts := formServer(t, form, ids, opts, true)
 			c := newKeyClient(t, ts.URL, nil)
 			all, err := c.Integrations(ctxT(t), false)
 			if err != nil {

@@ -38,15 +38,7 @@ func TestShapesRecord(t *testing.T) {
 	for _, form := range forms {
 		t.Run(form, func(t *testing.T) {
 			opts := standardOptions()
-			ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/api/integrations" {
-					writeJSON(w, 200, renderIntegrations(form, ids, opts))
-					return
-				}
-				doc := renderIntegrations(form, []string{strings.TrimPrefix(r.URL.Path, "/api/integrations/")}, opts)
-				doc["data"] = doc["data"].([]any)[0]
-				writeJSON(w, 200, doc)
-			}))
+			ts := formServer(t, form, ids, opts, false)
 			c := newKeyClient(t, ts.URL, nil)
 			if !c.Shapes().IsZero() {
 				t.Fatalf("a new client has shapes: %+v", c.Shapes())

@@ -29,6 +29,12 @@ type result struct {
 // terminal, and NO_COLOR set.
 func run(t *testing.T, env map[string]string, stdin []byte, args ...string) result {
 	t.Helper()
+	return runWith(t, env, stdin, false, args...)
+}
+
+// runWith is run, on a terminal or not.
+func runWith(t *testing.T, env map[string]string, stdin []byte, terminal bool, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	vars := map[string]string{"NO_COLOR": "1"}
 	for k, v := range env {
@@ -38,7 +44,7 @@ func run(t *testing.T, env map[string]string, stdin []byte, args ...string) resu
 		In:  bytes.NewReader(stdin),
 		Out: &out, Err: &errOut,
 		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		Terminal:  func(any) bool { return false },
+		Terminal:  func(any) bool { return terminal },
 	}
 	code := cli.Main(context.Background(), args, stdio)
 	return result{code, out.String(), errOut.String()}

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polarity-bulk/polarity-bulk/internal/cli"
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
 )
 
@@ -379,18 +377,7 @@ func TestProbeTLS(t *testing.T) {
 // runTerminal runs the command line in-process as if on a terminal, answering with stdin.
 func runTerminal(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	vars := map[string]string{"NO_COLOR": "1"}
-	for k, v := range env {
-		vars[k] = v
-	}
-	stdio := cli.Stdio{
-		In: strings.NewReader(stdin), Out: &out, Err: &errOut,
-		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		Terminal:  func(any) bool { return true },
-	}
-	code := cli.Main(context.Background(), args, stdio)
-	return result{code, out.String(), errOut.String()}
+	return runWith(t, env, []byte(stdin), true, args...)
 }
 
 // TestProbeWriteCheckGuards: the write check asks on a terminal and needs --yes without one;

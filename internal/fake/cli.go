@@ -134,6 +134,27 @@ func (o *options) parse(args []string) error {
 	return nil
 }
 
+// SetFlag returns cfg with one setting changed the way polarity-fake's flag of that name
+// sets it (--passwords clear, --patch-status 204, --latency 50ms, ...), so that tests and
+// scripts switch a running fake with the words of its command line. The flags that are not
+// settings of a running server (--addr, --fixture, --synthetic, --quiet, --api-key) are
+// refused.
+func SetFlag(cfg Config, name, value string) (Config, error) {
+	switch name {
+	case "addr", "fixture", "synthetic", "quiet", "api-key":
+		return cfg, fmt.Errorf("--%s is not a setting of a running server", name)
+	}
+	var o options
+	fs := o.flags() // sets the defaults: cfg replaces them below, in the same fields
+	o.cfg = cfg
+	o.optionsIn, o.passwords, o.faultsOn = string(cfg.OptionsIn), string(cfg.Passwords), string(cfg.Faults.On)
+	if err := fs.Set(name, value); err != nil {
+		return cfg, fmt.Errorf("--%s %s: %w", name, value, err)
+	}
+	o.cfg.OptionsIn, o.cfg.Passwords, o.cfg.Faults.On = Placement(o.optionsIn), PasswordMode(o.passwords), FaultScope(o.faultsOn)
+	return o.cfg, nil
+}
+
 // integrations loads the fixture, if any, and appends the synthetic integrations.
 func (o *options) integrations() (*Fixture, error) {
 	fix := &Fixture{}

@@ -129,3 +129,30 @@ func TestMainServes(t *testing.T) {
 		t.Errorf("stderr %q", errb.String())
 	}
 }
+
+// TestSetFlag: a running fake's settings change as its flags set them; what is no setting of
+// a running server, and a bad value, are refused.
+func TestSetFlag(t *testing.T) {
+	cfg := Config{Passwords: PasswordsMasked, OptionsIn: OptionsIncluded, PatchStatus: 200, KindAttr: KindAttrOption}
+	for _, st := range []struct{ name, value string }{
+		{"passwords", "clear"}, {"options-in", "attributes"}, {"patch-status", "204"}, {"token-lifetime", "2s"},
+		{"kind-attr", "type"}, {"option-resource-type", TypePlural}, {"openapi", OpenAPIOff}, {"latency", "5ms"},
+	} {
+		var err error
+		if cfg, err = SetFlag(cfg, st.name, st.value); err != nil {
+			t.Fatalf("%s %s: %v", st.name, st.value, err)
+		}
+	}
+	want := Config{Passwords: PasswordsClear, OptionsIn: OptionsAttributes, PatchStatus: 204, TokenLifetime: 2 * time.Second,
+		KindAttr: "type", OptionResourceType: TypePlural, OpenAPI: OpenAPIOff, Faults: Faults{Latency: 5 * time.Millisecond}}
+	if cfg.Passwords != want.Passwords || cfg.OptionsIn != want.OptionsIn || cfg.PatchStatus != want.PatchStatus ||
+		cfg.TokenLifetime != want.TokenLifetime || cfg.KindAttr != want.KindAttr || cfg.OptionResourceType != want.OptionResourceType ||
+		cfg.OpenAPI != want.OpenAPI || cfg.Faults.Latency != want.Faults.Latency {
+		t.Errorf("config %+v\nwant %+v", cfg, want)
+	}
+	for _, bad := range [][2]string{{"fixture", "x.json"}, {"api-key", "k"}, {"patch-status", "two hundred"}, {"nope", "1"}} {
+		if _, err := SetFlag(cfg, bad[0], bad[1]); err == nil {
+			t.Errorf("%s %s accepted", bad[0], bad[1])
+		}
+	}
+}
