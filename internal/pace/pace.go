@@ -77,12 +77,14 @@ const (
 	maxChanges = 500
 )
 
-// The latency guard's constants: "well above" the baseline is twice it plus 20 ms (the
-// absolute part keeps loopback-fast servers, whose latency doubles on any hiccup, from
-// tripping it), "back near" is 1.5 times plus 10 ms.
+// The latency guard's constants. The latency compared is the median of the last latWindow
+// answers of a method, so that one slow answer (a pause of the client's own garbage
+// collector, a busy machine) is no signal, while a server that queues, slowing every answer,
+// is; the baseline is the lowest that median has been in the run. "Well above" the baseline
+// is twice it plus 20 ms (the absolute part keeps loopback-fast servers, whose latency
+// doubles on any hiccup, from tripping it), "back near" is 1.5 times plus 10 ms.
 const (
-	latAlpha      = 0.3
-	latWarmup     = 4
+	latWindow     = 9
 	latHighFactor = 2.0
 	latHighAdd    = 20 * time.Millisecond
 	latOKFactor   = 1.5
@@ -230,9 +232,22 @@ type Controller struct {
 	truncated int
 }
 
+// latency is the recent latencies of one method, in seconds.
 type latency struct {
-	ewma, base float64 // seconds
-	n          int
+	last [latWindow]float64 // a ring
+	n    int                // answers seen
+	base float64            // the lowest median so far; 0 until latWindow answers
+}
+
+func (l *latency) add(s float64) {
+	l.last[l.n%latWindow] = s
+	l.n++
+}
+
+func (l *latency) median() float64 {
+	v := l.last
+	slices.Sort(v[:])
+	return v[latWindow/2]
 }
 
 // New returns a controller; now is the start of the run.
@@ -552,8 +567,8 @@ func (c *Controller) probe(now time.Time) {
 	c.log(now, ReasonProbe)
 }
 
-// guard is the latency guard: per method, an EWMA of the latency of answered requests
-// against the lowest it has been in this run.
+// guard is the latency guard: per method, the median latency of the last answers against
+// the lowest it has been in this run.
 func (c *Controller) guard(o Outcome, now time.Time) {
 	var d time.Duration
 	switch {
@@ -569,21 +584,16 @@ func (c *Controller) guard(o Outcome, now time.Time) {
 		l = &latency{}
 		c.lat[o.Method] = l
 	}
-	s := d.Seconds()
-	if l.n == 0 {
-		l.ewma = s
-	} else {
-		l.ewma = latAlpha*s + (1-latAlpha)*l.ewma
-	}
-	l.n++
-	if l.n < latWarmup {
+	l.add(d.Seconds())
+	if l.n < latWindow {
 		return
 	}
-	if l.base == 0 || l.ewma < l.base {
-		l.base = l.ewma
+	med := l.median()
+	if l.base == 0 || med < l.base {
+		l.base = med
 	}
-	high := l.ewma > latHighFactor*l.base+latHighAdd.Seconds()
-	fine := l.ewma < latOKFactor*l.base+latOKAdd.Seconds()
+	high := med > latHighFactor*l.base+latHighAdd.Seconds()
+	fine := med < latOKFactor*l.base+latOKAdd.Seconds()
 	if now.Sub(c.concAt) < latCooldown {
 		return
 	}

@@ -314,11 +314,20 @@ func TestLatencyGuard(t *testing.T) {
 	if d := step(ms(50), 100); d.Concurrency != 10 {
 		t.Errorf("latency back for long: concurrency %d, want 10", d.Concurrency)
 	}
-	// A timeout is latency beyond any baseline; other failures say nothing.
-	o := Outcome{Method: "PATCH", Sent: at(tm), Done: at(tm + 30*time.Second), TimedOut: true, Quota: NoQuota}
-	tm += 31 * time.Second
-	if d := c.Observe(o); d.Concurrency != 7 {
-		t.Errorf("after a timeout: concurrency %d, want 7", d.Concurrency)
+	// One slow answer is no signal: the median of the last nine is compared.
+	if d := step(5*time.Second, 1); d.Concurrency != 10 {
+		t.Errorf("after one slow answer: concurrency %d, want 10", d.Concurrency)
+	}
+	// A timeout is latency beyond any baseline (other failures say nothing): a run of them
+	// cuts.
+	var d Decision
+	for range 5 {
+		d = c.Observe(Outcome{Method: "PATCH", Sent: at(tm), Done: at(tm + 30*time.Second), TimedOut: true, Quota: NoQuota})
+		d = c.Observe(Outcome{Method: "PATCH", Sent: at(tm), Done: at(tm + 30*time.Second), Status: 500, Quota: NoQuota})
+		tm += ms(100)
+	}
+	if d.Concurrency != 7 {
+		t.Errorf("after five timeouts: concurrency %d, want 7", d.Concurrency)
 	}
 	// Latency is per method: slow GETs after fast PATCHes are no signal.
 	c2 := New(Config{Max: 100, Concurrency: 10}, t0)
