@@ -29,6 +29,7 @@ Examples:
   polarity-bulk apply changes.csv
   polarity-bulk apply --plan plan.json --yes            # exactly the reviewed plan, or nothing
   polarity-bulk apply changes.csv --yes --concurrency 8 --rate 10 --report-dir reports/rollout-1
+  polarity-bulk apply changes.csv --yes --rate auto     # as fast as the server allows, found as it goes
   polarity-bulk apply changes.csv --resume reports/rollout-1 --yes   # after Ctrl-C or failures
   polarity-bulk apply reports/rollout-1/backup.csv --yes              # roll back`
 
@@ -148,8 +149,9 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	}
 	// Every request from here on is drawn in report.html's timeline, the planning reads
 	// included.
-	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate)
+	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate.perSec)
 	c.f.conn.onAttempt = c.timeline.Observe
+	c.f.conn.concurrency = c.f.concurrency // --rate auto's latency guard works within it
 	if c.s, err = prepare(ctx, file, rec, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
@@ -353,6 +355,7 @@ func (c *applyCmd) run(ctx context.Context) error {
 	}
 	opt := apply.Options{
 		Concurrency: c.f.concurrency,
+		Limit:       s.client.ConcurrencyLimit,
 		MaxFailures: c.f.maxFailures,
 		Done:        c.done,
 		Journal:     c.j,
@@ -376,7 +379,11 @@ func (c *applyCmd) run(ctx context.Context) error {
 	run.Results, run.Finished = results, time.Now()
 	run.Shapes = s.client.Shapes()
 	run.Timelines, run.TimelinesDropped = earlierTimelines(c.f.resume, c.log)
+	for _, ch := range s.client.Pace().Changes { // --rate auto's pace, for the timeline's chart
+		c.timeline.Pace(ch.At, ch.Rate)
+	}
 	run.Timelines = append(run.Timelines, c.timeline.Snapshot(run.Finished))
+	run.Pace = keepPace(s, c.stdio, c.log)
 	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
 	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
 }
@@ -616,6 +623,7 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 	}
 	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted\nreport: %s\n",
 		counts[bulk.StatusApplied], counts[bulk.StatusUnchanged], counts[bulk.StatusFailed], counts[bulk.StatusNotAttempted], dir)
+	paceSummary(stdio, run)
 	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
 	switch {
 	case reportErr != nil && journalErr == nil:
