@@ -140,16 +140,28 @@ func unknown(ctx context.Context, cfg config, out io.Writer) error {
 				return err
 			}
 			ur := unknownRun{name: sp.name, span: span, requests: len(reqs), wall: c.wall, target: sp.target}
+			var firstPatch time.Time
 			for _, q := range reqs {
 				if q.Status == 429 {
 					ur.refused++
 				}
-				if q.Time.Sub(reqs[0].Time) < time.Second {
-					ur.firstSecond++
+				if q.Method == "PATCH" && firstPatch.IsZero() {
+					firstPatch = q.Time
 				}
 				if q.Method == "PATCH" && q.Status >= 200 && q.Status < 300 {
 					ur.patches++
 				}
+			}
+			// The first second of the run and the first second of its PATCHes: planning a
+			// thousand integrations can take a second of its own on a busy machine.
+			for _, from := range []time.Time{reqs[0].Time, firstPatch} {
+				n := 0
+				for _, q := range reqs {
+					if !q.Time.Before(from) && q.Time.Sub(from) < time.Second {
+						n++
+					}
+				}
+				ur.firstSecond = max(ur.firstSecond, n)
 			}
 			if ur.patches != n {
 				return fmt.Errorf("limit %g/s, %s: %d PATCHes accepted (%d answered), want %d", limit, sp.name, ur.patches, patches, n)
@@ -168,7 +180,8 @@ func unknown(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "   %d PATCHes (%d at %d/s), --concurrency %d, fake latency %s, --no-verify; --rate auto runs with --max-rate %d\n",
 		unknownPatches, unknownSlowN, unknownSlowLimit, unknownConc, lat, unknownMaxRate)
 	fmt.Fprintln(out, "   throughput = PATCHes / PATCH phase (first PATCH received to last answered, at the server) / limit;")
-	fmt.Fprintln(out, "   429s = share of all requests answered 429; first second = requests the server received in the run's first second (target ≤ 2× the limit)")
+	fmt.Fprintln(out, "   429s = share of all requests answered 429; first second = requests the server received in the first second of the run,")
+	fmt.Fprintln(out, "   or of its PATCHes if more (target ≤ 2× the limit)")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "   limit\tclient\tstarted at\tthroughput\t429s\tfirst second\trequests\tlearned\tPATCH phase\ttarget\t\t")
 	for _, r := range rows {

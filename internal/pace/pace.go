@@ -52,9 +52,11 @@ const (
 	roundAnswers = 4
 	growth       = 4.0
 	floorGrowth  = 2.0
-	// margin is how far below the estimated limit the rate holds: the estimate is good to a
-	// few percent, and a refusal costs a Retry-After pause (typically a whole second).
-	margin = 0.03
+	// margin is how far below the estimated limit the rate holds. Small: holding low costs
+	// throughput for the whole run, while an estimate a little high costs only a refusal now
+	// and then (the pause it brings is about what the bucket's burst, refilled meanwhile,
+	// gave before it: a wash).
+	margin = 0.02
 	// policyMargin is how far below a RateLimit-Policy the rate holds: the server said it.
 	policyMargin = 0.01
 	// probeAfter is the quiet spell after a cut before probing upward. The probe then adds
@@ -65,6 +67,12 @@ const (
 	probeAfter  = 2 * time.Second
 	probeLinear = 0.01
 	probeCubic  = 0.0001
+	// confirmTolerance is how near a new estimate must be to the last to confirm it; each
+	// confirmation doubles probeAfter, up to maxConfirmed times (64 s). A limit learned by
+	// an earlier run starts as confirmed learnedConfirmed times.
+	confirmTolerance = 0.05
+	maxConfirmed     = 5
+	learnedConfirmed = 2
 	// assumedBurst is the burst the estimate assumes a gateway's token bucket holds: one
 	// second's worth, the usual default (and polarity-fake's). A smaller burst makes the
 	// estimate low (the probe then climbs), a larger one high (the next refusal corrects it).
@@ -203,19 +211,23 @@ type Controller struct {
 
 	// The estimate: send times of accepted requests (sorted), and the window since the last
 	// counted refusal. prev* is the window before, refitted while its late answers arrive.
-	accepted   []time.Time
-	started    bool
-	winStart   time.Time
-	winFull    bool // the window began with the server's bucket full (the run's start)
-	prevStart  time.Time
-	prevFull   bool
-	prevEnd    time.Time // the refusal that closed the previous window; zero: none
-	prevRate   float64   // the rate when that refusal was sent
-	cutAt      time.Time // refusals of requests sent before this belong to the last cut
-	pushbacks  int
-	holdBase   float64 // the rate held before probing
-	ceiling    float64 // a RateLimit window's ceiling, until ceilingEnd
-	ceilingEnd time.Time
+	accepted  []time.Time
+	started   bool
+	winStart  time.Time
+	winFull   bool // the window began with the server's bucket full (the run's start)
+	prevStart time.Time
+	prevFull  bool
+	prevEnd   time.Time // the refusal that closed the previous window; zero: none
+	prevRate  float64   // the rate when that refusal was sent
+	cutAt     time.Time // refusals of requests sent before this belong to the last cut
+	// confirmed counts the refusals in a row that found the same limit; *Before are the
+	// values before the last refusal, for its refit.
+	confirmed, confirmedBefore int
+	limitBefore                float64
+	pushbacks                  int
+	holdBase                   float64 // the rate held before probing
+	ceiling                    float64 // a RateLimit window's ceiling, until ceilingEnd
+	ceilingEnd                 time.Time
 
 	// The latency guard.
 	lat        map[string]*latency
@@ -262,6 +274,7 @@ func New(cfg Config, now time.Time) *Controller {
 	switch {
 	case cfg.Start > 0 && cfg.StartIsLimit:
 		c.phase, c.limit, c.learned = holding, min(cfg.Start, c.max), true
+		c.confirmed = learnedConfirmed
 		c.setHold(now, c.limit*(1-margin), ReasonLearned)
 	case cfg.Start > 0:
 		c.rate = clamp(cfg.Start, minRate, c.max)
@@ -418,6 +431,8 @@ func (c *Controller) refused(o Outcome, now time.Time) {
 		est = min(est, c.policy)
 	}
 	hold := est * (1 - margin)
+	c.limitBefore, c.confirmedBefore = c.limit, c.confirmed
+	c.confirm(est)
 	c.prevStart, c.prevFull, c.prevEnd, c.prevRate = c.winStart, c.winFull, o.Sent, c.rate
 	c.winStart, c.winFull = o.Sent, false
 	c.cutAt = now
@@ -441,8 +456,21 @@ func (c *Controller) refit(now time.Time) {
 	if math.Abs(est-c.limit) < 1e-9 {
 		return
 	}
+	c.confirm(est)
 	c.limit = est
 	c.setHold(now, est*(1-margin), ReasonRefit)
+}
+
+// confirm counts the refusals in a row that found the limit where the one before did
+// (within confirmTolerance): each doubles the quiet spell before the next probe, since a
+// limit found again and again is the server's, and every probe that finds it costs a
+// refusal and a pause.
+func (c *Controller) confirm(est float64) {
+	if c.limitBefore > 0 && math.Abs(est-c.limitBefore) <= confirmTolerance*c.limitBefore {
+		c.confirmed = c.confirmedBefore + 1
+	} else {
+		c.confirmed = 0
+	}
 }
 
 // estimate is the limit the server enforced in the window from start to the refusal at end:
@@ -550,7 +578,7 @@ func (c *Controller) setHold(now time.Time, rate float64, reason string) {
 
 // probe raises the rate after a quiet spell, never past a RateLimit-Policy.
 func (c *Controller) probe(now time.Time) {
-	quiet := now.Sub(c.cutAt) - probeAfter
+	quiet := now.Sub(c.cutAt) - probeAfter<<min(c.confirmed, maxConfirmed)
 	if quiet <= 0 {
 		return
 	}

@@ -198,11 +198,12 @@ func TestProbeAndMax(t *testing.T) {
 	if c.Rate() != 10*(1-margin) {
 		t.Fatalf("learned start: rate %g, want %g", c.Rate(), 10*(1-margin))
 	}
-	c.Observe(answer(ms(1900), ms(50)))
+	// A learned limit counts as confirmed twice: the quiet spell is 4 × probeAfter.
+	c.Observe(answer(ms(7900), ms(50)))
 	if c.Rate() != 10*(1-margin) {
 		t.Errorf("probing before the quiet spell: %g", c.Rate())
 	}
-	c.Observe(answer(ms(2950), ms(50))) // 3 s of quiet: 2 s, then 1 s of probing
+	c.Observe(answer(ms(8950), ms(50))) // 9 s of quiet: 8 s, then 1 s of probing
 	if want := 10 * (1 - margin) * (1 + probeLinear + probeCubic); !near(c.Rate(), want, 1e-6) {
 		t.Errorf("after 1 s of probing: %g, want %g", c.Rate(), want)
 	}

@@ -373,3 +373,16 @@ func TestSimulatedBursts(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatedLongRun: a limit found again and again is probed less and less often (each
+// confirmation doubles the quiet spell), so a long run refuses rarely.
+func TestSimulatedLongRun(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := simRun{limit: 10, burst: 10, patches: 5000, latency: 50 * time.Millisecond, concurrency: 8, seed: 4}
+	p := newOurs(Config{Max: DefaultMax, Concurrency: 8}, t0)
+	r := simulate(run, p, t0)
+	t.Logf("limit 10/s, 5,000 PATCHes: %s, %d refusals", r, p.c.Pushbacks())
+	if r.share < 0.97 || r.refusals > 0.003 {
+		t.Errorf("%s; want share ≥ 0.97, 429s ≤ 0.3%%", r)
+	}
+}
