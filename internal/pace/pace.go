@@ -21,7 +21,8 @@
 //     send rate at the first 429 for the limit keeps running into it.
 //   - While holding, after a quiet spell, it probes upward, gently at first (a percent of
 //     the estimate per second), then faster the longer nothing pushes back; the next pushback
-//     re-estimates from the answers since the previous one.
+//     re-estimates from the answers since the previous one. Each pushback that finds the
+//     limit where the last one did doubles the quiet spell: a long run refuses rarely.
 //   - The latency guard: when the latency of answers rises well above the run's baseline, the
 //     concurrency comes down (a server that queues is about to refuse), and goes back up one
 //     at a time once the latency is back near the baseline.
@@ -196,14 +197,13 @@ const (
 // Controller is the pace of one run. It is not safe for concurrent use: the client holds it
 // under a lock.
 type Controller struct {
-	max     float64
-	phase   phase
-	rate    float64
-	reason  string
-	limit   float64 // the estimated limit (requests/s), 0 while unknown
-	policy  float64 // the tightest RateLimit-Policy rate seen, 0 while none
-	learned bool    // the limit came from an earlier run, not yet confirmed
-	growth  float64 // the slow-start step
+	max    float64
+	phase  phase
+	rate   float64
+	reason string
+	limit  float64 // the estimated limit (requests/s), 0 while unknown
+	policy float64 // the tightest RateLimit-Policy rate seen, 0 while none
+	growth float64 // the slow-start step
 
 	// The slow-start round.
 	roundStart          time.Time
@@ -273,7 +273,7 @@ func New(cfg Config, now time.Time) *Controller {
 	c.growth = growth
 	switch {
 	case cfg.Start > 0 && cfg.StartIsLimit:
-		c.phase, c.limit, c.learned = holding, min(cfg.Start, c.max), true
+		c.phase, c.limit = holding, min(cfg.Start, c.max)
 		c.confirmed = learnedConfirmed
 		c.setHold(now, c.limit*(1-margin), ReasonLearned)
 	case cfg.Start > 0:
@@ -377,7 +377,7 @@ func (c *Controller) quota(o Outcome, now time.Time, pause *time.Duration) {
 		// The server's word beats any estimate, up or down, unless a refusal showed the
 		// server does not keep it (then the policy only caps the estimate).
 		if c.pushbacks == 0 || c.limit == 0 || c.policy < c.limit {
-			c.limit, c.learned = c.policy, false
+			c.limit = c.policy
 		}
 		c.phase = holding
 		c.setHold(now, c.limit*(1-policyMargin), ReasonPolicy)
@@ -436,7 +436,7 @@ func (c *Controller) refused(o Outcome, now time.Time) {
 	c.prevStart, c.prevFull, c.prevEnd, c.prevRate = c.winStart, c.winFull, o.Sent, c.rate
 	c.winStart, c.winFull = o.Sent, false
 	c.cutAt = now
-	c.limit, c.learned = est, false
+	c.limit = est
 	c.phase = holding
 	c.setHold(now, hold, ReasonPushback)
 }
