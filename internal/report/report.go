@@ -91,7 +91,7 @@ type Pace struct {
 
 // PaceChange is one entry of the pace log.
 type PaceChange struct {
-	// At is the time since the run started.
+	// At is the time since the pace started, just before the plan's first read.
 	At          time.Duration
 	Rate        float64
 	Concurrency int
