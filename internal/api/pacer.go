@@ -62,7 +62,8 @@ func (p PaceReport) RateBound() bool {
 // changes with every answer, and x/time/rate keeps the times it already promised to requests
 // waiting when the rate changes, so that after a rise the old, slow promises and the new,
 // fast ones add up to more than the new rate for a while. Here a request is only ever given
-// the next slot, and every waiting request looks again when the rate changes.
+// the next slot, and every waiting request looks again when the rate changes. In any second
+// at most rate+1 requests go, as with a burst of 1.
 type pacer struct {
 	limiter *rate.Limiter // a fixed rate; nil with auto
 
@@ -155,11 +156,18 @@ func (p *pacer) take(ctx context.Context) (queued bool, err error) {
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		next := p.last.Add(time.Duration(float64(time.Second) / p.rate))
+		interval := time.Duration(float64(time.Second) / p.rate)
+		next := p.last.Add(interval)
 		if !now.Before(next) {
-			// Burst 1: after a quiet spell the first request goes at once, the next one
-			// a full interval later.
-			p.last = now
+			// A request late for its slot by less than a slot (a busy machine fires timers
+			// late) keeps to the schedule: the next slot is one interval after this one,
+			// so lateness does not add up and lower the rate. Later than that, the rate
+			// was idle: a new schedule from now, with no credit saved (burst 1).
+			if now.Sub(next) < interval {
+				p.last = next
+			} else {
+				p.last = now
+			}
 			p.mu.Unlock()
 			return queued, nil
 		}
