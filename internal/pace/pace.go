@@ -58,6 +58,9 @@ const (
 	// and then (the pause it brings is about what the bucket's burst, refilled meanwhile,
 	// gave before it: a wash).
 	margin = 0.02
+	// learnedMargin is the margin below a limit an earlier run learned: that run measured it
+	// over many refusals' worth of answers.
+	learnedMargin = 0.01
 	// policyMargin is how far below a RateLimit-Policy the rate holds: the server said it.
 	policyMargin = 0.01
 	// probeAfter is the quiet spell after a cut before probing upward. The probe then adds
@@ -275,7 +278,7 @@ func New(cfg Config, now time.Time) *Controller {
 	case cfg.Start > 0 && cfg.StartIsLimit:
 		c.phase, c.limit = holding, min(cfg.Start, c.max)
 		c.confirmed = learnedConfirmed
-		c.setHold(now, c.limit*(1-margin), ReasonLearned)
+		c.setHold(now, c.limit*(1-learnedMargin), ReasonLearned)
 	case cfg.Start > 0:
 		c.rate = clamp(cfg.Start, minRate, c.max)
 		c.growth = floorGrowth

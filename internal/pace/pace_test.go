@@ -195,16 +195,16 @@ func TestPushback(t *testing.T) {
 // never past Max.
 func TestProbeAndMax(t *testing.T) {
 	c := New(Config{Max: 12, Start: 10, StartIsLimit: true, Concurrency: 4}, t0)
-	if c.Rate() != 10*(1-margin) {
-		t.Fatalf("learned start: rate %g, want %g", c.Rate(), 10*(1-margin))
+	if c.Rate() != 10*(1-learnedMargin) {
+		t.Fatalf("learned start: rate %g, want %g", c.Rate(), 10*(1-learnedMargin))
 	}
 	// A learned limit counts as confirmed twice: the quiet spell is 4 × probeAfter.
 	c.Observe(answer(ms(7900), ms(50)))
-	if c.Rate() != 10*(1-margin) {
+	if c.Rate() != 10*(1-learnedMargin) {
 		t.Errorf("probing before the quiet spell: %g", c.Rate())
 	}
 	c.Observe(answer(ms(8950), ms(50))) // 9 s of quiet: 8 s, then 1 s of probing
-	if want := 10 * (1 - margin) * (1 + probeLinear + probeCubic); !near(c.Rate(), want, 1e-6) {
+	if want := 10 * (1 - learnedMargin) * (1 + probeLinear + probeCubic); !near(c.Rate(), want, 1e-6) {
 		t.Errorf("after 1 s of probing: %g, want %g", c.Rate(), want)
 	}
 	for s := 5; s < 120; s++ {
@@ -262,8 +262,8 @@ func TestHeaders(t *testing.T) {
 		if d := c.Observe(o); d.Rate != 10 {
 			t.Errorf("10 left in 1 s: rate %g, want 10", d.Rate)
 		}
-		if d := c.Observe(answer(ms(1100), ms(50))); d.Rate != 40*(1-margin) {
-			t.Errorf("after the window: rate %g, want %g", d.Rate, 40*(1-margin))
+		if d := c.Observe(answer(ms(1100), ms(50))); d.Rate != 40*(1-learnedMargin) {
+			t.Errorf("after the window: rate %g, want %g", d.Rate, 40*(1-learnedMargin))
 		}
 	})
 	t.Run("concurrency policy", func(t *testing.T) {
@@ -382,7 +382,7 @@ func TestChangesBounded(t *testing.T) {
 func TestFeedHelper(t *testing.T) {
 	c := New(Config{Max: 100, Start: 20, StartIsLimit: true, Concurrency: 4}, t0)
 	feed(c, 0, 10*time.Second, ms(50), nil)
-	if c.Rate() <= 20*(1-margin) || c.Rate() > 25 {
+	if c.Rate() <= 20*(1-learnedMargin) || c.Rate() > 25 {
 		t.Errorf("rate after 10 s quiet: %g", c.Rate())
 	}
 }
