@@ -277,3 +277,62 @@ func TestRateBound(t *testing.T) {
 		t.Error("rate-bound after 9 requests")
 	}
 }
+
+// TestAutoLimiterQueue: with --rate auto, waiting requests go one slot apart in the order
+// they came; one whose context ends leaves the queue at once and the next takes its place;
+// a change of rate applies to the request waiting first.
+func TestAutoLimiterQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(0, 0, &AutoPace{Max: 50, Start: 10, StartIsLimit: true, Concurrency: 4})
+		p.rate = 10 // exactly, for the arithmetic below
+		start := time.Now()
+		if q, err := p.take(t.Context()); q || err != nil {
+			t.Fatalf("first request: queued %t, %v", q, err)
+		}
+		type got struct {
+			i  int
+			at time.Duration
+		}
+		out := make(chan got, 4)
+		cctx, cancel := context.WithCancel(t.Context())
+		for i := range 4 {
+			ctx := t.Context()
+			if i == 1 {
+				ctx = cctx
+			}
+			go func() {
+				q, err := p.take(ctx)
+				if err != nil {
+					out <- got{i, -1}
+					return
+				}
+				if !q {
+					t.Errorf("request %d not queued", i)
+				}
+				out <- got{i, time.Since(start)}
+			}()
+			synctest.Wait() // in this order
+		}
+		cancel()
+		want := []got{{1, -1}, {0, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {3, 300 * time.Millisecond}}
+		for _, w := range want {
+			if g := <-out; g != w {
+				t.Errorf("got %+v, want %+v", g, w)
+			}
+		}
+		// A rate change reaches the request waiting first.
+		go func() {
+			_, _ = p.take(t.Context())
+			out <- got{9, time.Since(start)}
+		}()
+		synctest.Wait()
+		p.mu.Lock()
+		p.rate = 2
+		close(p.moved)
+		p.moved = make(chan struct{})
+		p.mu.Unlock()
+		if g := <-out; g.at != 800*time.Millisecond {
+			t.Errorf("after the rate fell to 2/s: sent at %s, want 800ms (300ms + 500ms)", g.at)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,8 +62,8 @@ func (p PaceReport) RateBound() bool {
 // A fixed rate uses x/time/rate's limiter. --rate auto uses a limiter of its own: the rate
 // changes with every answer, and x/time/rate keeps the times it already promised to requests
 // waiting when the rate changes, so that after a rise the old, slow promises and the new,
-// fast ones add up to more than the new rate for a while. Here a request is only ever given
-// the next slot, and every waiting request looks again when the rate changes. In any second
+// fast ones add up to more than the new rate for a while. Here only the first of the waiting
+// requests waits for the next slot, and it looks again when the rate changes. In any second
 // at most rate+1 requests go, as with a burst of 1.
 type pacer struct {
 	limiter *rate.Limiter // a fixed rate; nil with auto
@@ -72,6 +73,7 @@ type pacer struct {
 	rate   float64          // auto's current rate
 	last   time.Time        // auto: when the last request was let go
 	moved  chan struct{}    // auto: closed (and replaced) when the rate changes
+	queue  []chan struct{}  // auto: the requests waiting, in order; each told when it is first
 	conc   int              // the controller's advice; 0 when fixed
 	report PaceReport
 }
@@ -153,8 +155,29 @@ func (p *pacer) take(ctx context.Context) (queued bool, err error) {
 		}
 		return delay > 0, nil
 	}
+	return p.takeAuto(ctx)
+}
+
+// takeAuto is take with --rate auto. Requests wait in order: only the first waits for the
+// slot (and for a change of rate), the others for their turn to be first, so that each
+// request costs one wake-up, not one per waiting request.
+func (p *pacer) takeAuto(ctx context.Context) (queued bool, err error) {
+	me := make(chan struct{}, 1)
+	p.mu.Lock()
+	p.queue = append(p.queue, me)
 	for {
-		p.mu.Lock()
+		if p.queue[0] != me {
+			p.mu.Unlock()
+			queued = true
+			err := await(ctx, me)
+			p.mu.Lock()
+			if err != nil {
+				p.leave(me)
+				p.mu.Unlock()
+				return queued, err
+			}
+			continue
+		}
 		now := time.Now()
 		interval := time.Duration(float64(time.Second) / p.rate)
 		next := p.last.Add(interval)
@@ -168,14 +191,35 @@ func (p *pacer) take(ctx context.Context) (queued bool, err error) {
 			} else {
 				p.last = now
 			}
+			p.leave(me)
 			p.mu.Unlock()
 			return queued, nil
 		}
 		moved := p.moved
 		p.mu.Unlock()
 		queued = true
-		if err := sleepOr(ctx, next.Sub(now), moved); err != nil {
+		err := sleepOr(ctx, next.Sub(now), moved)
+		p.mu.Lock()
+		if err != nil {
+			p.leave(me)
+			p.mu.Unlock()
 			return queued, err
+		}
+	}
+}
+
+// leave takes a request out of the queue, and tells the next one when it becomes first.
+// The caller holds mu.
+func (p *pacer) leave(me chan struct{}) {
+	i := slices.Index(p.queue, me)
+	if i < 0 {
+		return
+	}
+	p.queue = slices.Delete(p.queue, i, i+1)
+	if i == 0 && len(p.queue) > 0 {
+		select {
+		case p.queue[0] <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -547,6 +547,26 @@ func KeepInFlight(ctx context.Context) context.Context {
 // sleep waits for d or until ctx, or the wait signal KeepInFlight put in it, is done.
 func sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, d, nil) }
 
+// await waits until wake is signalled (nil), or ends as sleep does.
+func await(ctx context.Context, wake <-chan struct{}) error {
+	var stop <-chan struct{}
+	w, _ := ctx.Value(waitKey{}).(context.Context)
+	if w != nil {
+		if err := w.Err(); err != nil {
+			return err
+		}
+		stop = w.Done()
+	}
+	select {
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return w.Err()
+	}
+}
+
 // sleepOr is sleep that also ends, without an error, as soon as wake is closed.
 func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	var stop <-chan struct{}
