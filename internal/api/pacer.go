@@ -63,8 +63,9 @@ func (p PaceReport) RateBound() bool {
 // changes with every answer, and x/time/rate keeps the times it already promised to requests
 // waiting when the rate changes, so that after a rise the old, slow promises and the new,
 // fast ones add up to more than the new rate for a while. Here only the first of the waiting
-// requests waits for the next slot, and it looks again when the rate changes. In any second
-// at most rate+1 requests go, as with a burst of 1.
+// requests waits for the next slot, and it looks again when the rate changes. The slots are
+// one interval apart, so no second holds more than rate+1 of them; a request sent late for
+// its slot (see catchUp) lets the ones behind it catch up.
 type pacer struct {
 	limiter *rate.Limiter // a fixed rate; nil with auto
 
@@ -158,6 +159,11 @@ func (p *pacer) take(ctx context.Context) (queued bool, err error) {
 	return p.takeAuto(ctx)
 }
 
+// catchUp is how late for its slot a request may be and still count as on schedule, the
+// requests behind it catching up: about what a busy machine delays a timer by. An idle
+// spell is longer.
+const catchUp = 100 * time.Millisecond
+
 // takeAuto is take with --rate auto. Requests wait in order: only the first waits for the
 // slot (and for a change of rate), the others for their turn to be first, so that each
 // request costs one wake-up, not one per waiting request.
@@ -182,11 +188,12 @@ func (p *pacer) takeAuto(ctx context.Context) (queued bool, err error) {
 		interval := time.Duration(float64(time.Second) / p.rate)
 		next := p.last.Add(interval)
 		if !now.Before(next) {
-			// A request late for its slot by less than a slot (a busy machine fires timers
-			// late) keeps to the schedule: the next slot is one interval after this one,
-			// so lateness does not add up and lower the rate. Later than that, the rate
+			// A request late for its slot (a busy machine fires timers late, by tens of
+			// milliseconds under load) keeps to the schedule: the next slot is one interval
+			// after this one, so lateness does not add up and lower the rate, and the
+			// requests behind catch up. Later than catchUp (or a slot, if longer), the rate
 			// was idle: a new schedule from now, with no credit saved (burst 1).
-			if now.Sub(next) < interval {
+			if late := now.Sub(next); late < max(interval, catchUp) {
 				p.last = next
 			} else {
 				p.last = now
