@@ -27,6 +27,7 @@ Example:
   go run ./cmd/polarity-bench --full                   # more settings, the defaults included
   go run ./cmd/polarity-bench --bin bin/polarity-bulk --only validate
   go run ./cmd/polarity-bench --only throughput --settings 16x1000 --compare /tmp/polarity-bulk-before
+  go run ./cmd/polarity-bench --only unknown --limits 20      # --rate auto against a limit it is not told
 
 Flags:
 `
@@ -45,12 +46,13 @@ type config struct {
 	seed         uint64
 	tls          bool
 	keep         bool
+	limits       []float64 // the unknown-limit section's server limits
 	log          io.Writer // progress lines, stderr
 	tmp          string
 }
 
 // sections are the parts of the table, in order; --only picks some.
-var sections = []string{"throughput", "requests", "validate"}
+var sections = []string{"throughput", "requests", "validate", "unknown"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Hidden modes: this binary re-run as a child, so that the baselines' CPU time and peak
@@ -86,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.seed, "seed", 7, "seed of the synthetic integrations")
 	fs.BoolVar(&cfg.tls, "tls", false, "serve the fake over HTTPS (loopback, a test certificate) as a real server would")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (files, reports) and print its path")
+	limits := fs.String("limits", "5,10,20,60", "server rate limits (requests/s) of the unknown-limit section, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -106,9 +109,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "polarity-bench: --integrations, --reps and --latency must be positive, --rows at least 100")
 		return 2
 	}
+	var err error
+	if cfg.limits, err = parseLimits(*limits); err != nil {
+		fmt.Fprintf(stderr, "polarity-bench: --limits: %v\n", err)
+		return 2
+	}
 	cfg.settings = standardSettings(cfg.full)
 	if sets != "" {
-		var err error
 		if cfg.settings, err = parseSettings(sets); err != nil {
 			fmt.Fprintf(stderr, "polarity-bench: --settings: %v\n", err)
 			return 2
@@ -180,6 +187,11 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	if cfg.only["validate"] {
 		if err := validate(ctx, cfg, out); err != nil {
 			return fmt.Errorf("validate: %w", err)
+		}
+	}
+	if cfg.only["unknown"] {
+		if err := unknown(ctx, cfg, out); err != nil {
+			return fmt.Errorf("unknown limit: %w", err)
 		}
 	}
 	return nil

@@ -33,12 +33,26 @@ type server struct {
 // startServer serves fix with fc on a loopback port. With cfg.tls it serves HTTPS and writes
 // the certificate to a file children can pass as --ca-cert.
 func startServer(cfg config, fix *fake.Fixture, fc fake.Config) (*server, error) {
+	return startServerAt(cfg, fix, fc, "")
+}
+
+// startServerAt is startServer on the given address ("": any free loopback port), so that a
+// second server can take the place of a first one under the same origin.
+func startServerAt(cfg config, fix *fake.Fixture, fc fake.Config, addr string) (*server, error) {
 	fs, err := fake.New(fix, fc)
 	if err != nil {
 		return nil, err
 	}
 	m := &meter{h: fs}
 	ts := httptest.NewUnstartedServer(m)
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen again on %s: %w", addr, err)
+		}
+		ts.Listener.Close()
+		ts.Listener = ln
+	}
 	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			m.conns.Add(1)

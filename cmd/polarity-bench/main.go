@@ -1,7 +1,8 @@
 // Command polarity-bench measures polarity-bulk against an in-process polarity-fake and prints
 // the table of README "Performance": apply throughput against the ideal and against a
 // sequential client, requests sent against the minimum, a 1,000,000-row validate against a
-// bare encoding/csv read, and client CPU time per PATCH.
+// bare encoding/csv read, client CPU time per PATCH, and --rate auto against a rate limit it
+// is not told (cold, from a learned rate, and beside a fixed rate at the limit).
 //
 // Every polarity-bulk run is a child process of the built binary, so its CPU time and peak
 // memory come from the kernel's rusage and exclude the fake server, which runs in this

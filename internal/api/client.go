@@ -23,8 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 )
 
@@ -86,6 +84,9 @@ type Config struct {
 	// GETs and logins included.
 	Rate  float64
 	Burst int
+	// Auto, when set, paces the requests as --rate auto does instead (Rate and Burst are then
+	// not used): see AutoPace and package pace.
+	Auto *AutoPace
 	// MaxAttempts is how many times one request may be sent: the first attempt and its
 	// retries (network errors, timeouts, 429, 502, 503, 504). 1 means no retries.
 	MaxAttempts int
@@ -167,6 +168,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.RetryBudget < 1:
 		return cfg, &ConfigError{Err: fmt.Errorf("retry budget %d must be at least 1", cfg.RetryBudget)}
 	}
+	if a := cfg.Auto; a != nil {
+		switch {
+		case a.Max < 0 || math.IsNaN(a.Max) || math.IsInf(a.Max, 0):
+			return cfg, &ConfigError{Err: fmt.Errorf("max rate %g must be a positive number of requests per second", a.Max)}
+		case a.Start < 0 || math.IsNaN(a.Start) || math.IsInf(a.Start, 0):
+			return cfg, &ConfigError{Err: fmt.Errorf("start rate %g must not be negative", a.Start)}
+		}
+	}
 	return cfg, nil
 }
 
@@ -204,7 +213,7 @@ type Client struct {
 	retries   int
 	log       *slog.Logger
 	ua        string
-	limiter   *rate.Limiter
+	pacer     *pacer // the one limiter every request waits on
 	maxBody   int64
 	maxWait   time.Duration
 	budget    *retryBudget
@@ -267,7 +276,7 @@ func New(cfg Config) (*Client, error) {
 		maxBody:   MaxBody,
 		maxWait:   cfg.MaxWait,
 		budget:    newRetryBudget(cfg.RetryBudget, cfg.MaxWait),
-		limiter:   rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
+		pacer:     newPacer(cfg.Rate, cfg.Burst, cfg.Auto),
 		authSem:   make(chan struct{}, 1),
 		creds:     secret.NewSet(Redacted),
 		secrets:   secret.NewSet(Redacted),

@@ -65,8 +65,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.timeout != DefaultTimeout || c.retries != DefaultRetries || float64(c.limiter.Limit()) != DefaultRate || c.limiter.Burst() != DefaultBurst {
-		t.Errorf("defaults: %s %d %v %d", c.timeout, c.retries, c.limiter.Limit(), c.limiter.Burst())
+	if c.timeout != DefaultTimeout || c.retries != DefaultRetries || float64(c.pacer.limiter.Limit()) != DefaultRate || c.pacer.limiter.Burst() != DefaultBurst {
+		t.Errorf("defaults: %s %d %v %d", c.timeout, c.retries, c.pacer.limiter.Limit(), c.pacer.limiter.Burst())
 	}
 	tr, ok := c.hc.Transport.(*http.Transport)
 	if !ok || tr.Proxy == nil || tr.TLSClientConfig == nil || tr.TLSClientConfig.InsecureSkipVerify {

@@ -83,11 +83,15 @@ func (c *Client) do(ctx context.Context, cl call) (*response, int, error) {
 				return st.fail(&Error{Op: cl.op, Err: err})
 			}
 		}
-		if err := c.waitTurn(ctx); err != nil {
+		queued, err := c.waitTurn(ctx)
+		if err != nil {
 			return st.waitFailed(err)
 		}
 		st.attempts++
 		resp, at, err := c.attempt(ctx, cl, token, st.attempts)
+		if ctx.Err() == nil {
+			c.paced(cl, at.Start, queued, resp, err)
+		}
 		st.at, st.pending = at, true
 		var again bool
 		if err != nil {
@@ -314,6 +318,18 @@ func (c *Client) errorMember(r *response) ([]ErrorItem, bool) {
 	return items, true
 }
 
+// paced tells the pace how an attempt that left at sent went, and applies the pause it may
+// ask of every request (the server's RateLimit said no quota is left).
+func (c *Client) paced(cl call, sent time.Time, queued bool, resp *response, err error) {
+	if d := c.pacer.attempted(cl.method, sent, time.Now(), queued, resp, err); d > 0 {
+		status := 0
+		if resp != nil {
+			status = resp.status
+		}
+		c.pause(d, cl.op, status)
+	}
+}
+
 // attempt sends one request under its own timeout, which starts only after the rate limiter
 // let it go, and reads the whole answer within that timeout. The Attempt it returns says when
 // it left, how long it took and the status; do adds what follows.
@@ -399,29 +415,24 @@ func permanent(err error) bool {
 }
 
 // waitTurn blocks until the shared pause is over and the shared limiter grants a token. Each
-// request waits here before its timeout starts, so a slow queue never eats the timeout.
-func (c *Client) waitTurn(ctx context.Context) error {
+// request waits here before its timeout starts, so a slow queue never eats the timeout. It
+// reports whether the request had to wait for its token: whether the rate held it back.
+func (c *Client) waitTurn(ctx context.Context) (queued bool, err error) {
 	for {
 		if err := c.waitPause(ctx); err != nil {
-			return err
+			return queued, err
 		}
-		// Reserve and sleep rather than Limiter.Wait: Wait fails at once, with an error that is
-		// not context.DeadlineExceeded, when the deadline is nearer than the token.
-		now := time.Now()
-		r := c.limiter.ReserveN(now, 1)
-		if !r.OK() {
-			return errors.New("rate limiter refuses every request")
-		}
-		if err := sleep(ctx, r.DelayFrom(now)); err != nil {
-			r.Cancel()
-			return err
+		q, err := c.pacer.take(ctx)
+		queued = queued || q
+		if err != nil {
+			return queued, err
 		}
 		// A Retry-After may have come in while this request waited for its token.
 		c.pauseMu.Lock()
 		paused := time.Now().Before(c.pauseUntil)
 		c.pauseMu.Unlock()
 		if !paused {
-			return nil
+			return queued, nil
 		}
 	}
 }
@@ -452,13 +463,18 @@ func (c *Client) pause(d time.Duration, op string, status int) {
 	if d <= 0 {
 		return
 	}
-	until := time.Now().Add(d)
+	now := time.Now()
+	until := now.Add(d)
 	c.pauseMu.Lock()
 	longer := until.After(c.pauseUntil)
+	fresh := !c.pauseUntil.After(now) // no pause was on: a new one, not an extension
 	if longer {
 		c.pauseUntil = until
 	}
 	c.pauseMu.Unlock()
+	if fresh {
+		c.pacer.paused()
+	}
 	switch {
 	case !longer:
 	case d <= c.maxWait:
@@ -529,7 +545,30 @@ func KeepInFlight(ctx context.Context) context.Context {
 }
 
 // sleep waits for d or until ctx, or the wait signal KeepInFlight put in it, is done.
-func sleep(ctx context.Context, d time.Duration) error {
+func sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, d, nil) }
+
+// await waits until wake is signalled (nil), or ends as sleep does.
+func await(ctx context.Context, wake <-chan struct{}) error {
+	var stop <-chan struct{}
+	w, _ := ctx.Value(waitKey{}).(context.Context)
+	if w != nil {
+		if err := w.Err(); err != nil {
+			return err
+		}
+		stop = w.Done()
+	}
+	select {
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return w.Err()
+	}
+}
+
+// sleepOr is sleep that also ends, without an error, as soon as wake is closed.
+func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	var stop <-chan struct{}
 	w, _ := ctx.Value(waitKey{}).(context.Context)
 	if w != nil {
@@ -545,6 +584,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return nil
+	case <-wake:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

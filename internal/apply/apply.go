@@ -49,6 +49,10 @@ type Reader interface {
 type Options struct {
 	// Concurrency is the number of PATCHes in flight at once; it must be at least 1.
 	Concurrency int
+	// Limit, when set, is consulted before each PATCH is dispatched and may hold the number in
+	// flight below Concurrency (--rate auto's latency guard: *api.Client.ConcurrencyLimit);
+	// 0 or less means Concurrency.
+	Limit func() int
 	// MaxFailures stops dispatching once that many integrations failed; 0 means no limit.
 	MaxFailures int
 	// Done holds the results of integrations applied by an earlier, interrupted run of the same
@@ -205,29 +209,27 @@ func withRows(res bulk.Result, t bulk.Target) bulk.Result {
 	return res
 }
 
-// dispatch sends the targets at the indexes todo, Concurrency at a time, and reports whether
-// it stopped because ctx was cancelled.
+// dispatch sends the targets at the indexes todo, Concurrency at a time (fewer while Limit says
+// so), and reports whether it stopped because ctx was cancelled.
 func (r *runner) dispatch(ctx context.Context, todo []int) (interrupted bool) {
 	// In-flight requests must finish even after an interrupt, so workers get a context whose
 	// requests are never cancelled; the per-request timeout bounds them, and the waits between
 	// attempts still end with ctx.
 	work := api.KeepInFlight(ctx)
 	var g errgroup.Group
-	sem := make(chan struct{}, r.opt.Concurrency)
+	slots := newGate(r.opt.Concurrency, r.opt.Limit)
 	defer func() { _ = g.Wait() }() // tasks never return errors: a failure is a Result
 	for _, i := range todo {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if !slots.acquire(ctx) {
 			return true
 		}
 		// A slot may free up at the same moment as the interrupt: check again.
 		if ctx.Err() != nil {
-			<-sem
+			slots.release()
 			return true
 		}
 		if !r.mayStart(r.plan.Targets[i]) {
-			<-sem
+			slots.release()
 			return false
 		}
 		g.Go(func() error {
@@ -241,7 +243,7 @@ func (r *runner) dispatch(ctx context.Context, todo []int) (interrupted bool) {
 			// The PATCH is answered: its slot goes to the next one before the result is
 			// reported, so that reporting (the journal's disk sync, one at a time) never holds
 			// PATCHes back. The failure above is counted first, for --max-failures.
-			<-sem
+			slots.release()
 			r.results[i] = res
 			r.report(res)
 			return nil

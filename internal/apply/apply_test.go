@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -122,6 +123,39 @@ func TestRunConcurrencyNeverExceeded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunConcurrencyLimit: a Limit below Concurrency (the latency guard's advice) holds the
+// PATCHes in flight to it, and when it moves, the next dispatches follow.
+func TestRunConcurrencyLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &patcher{latency: 10 * time.Millisecond}
+		var limit atomic.Int64
+		limit.Store(2)
+		var seen []int // in flight seen by each PATCH, after the limit moved
+		done := 0
+		opt := Options{Concurrency: 8, Limit: func() int { return int(limit.Load()) }, OnResult: func(bulk.Result) {
+			done++
+			if done == 20 {
+				limit.Store(5) // raised: more in flight from now on
+			}
+			srv.mu.Lock()
+			seen = append(seen, srv.inFlight)
+			srv.mu.Unlock()
+		}}
+		res, err := Run(t.Context(), srv, planOf(60, 0), opt)
+		if err != nil || len(res) != 60 {
+			t.Fatal(err, len(res))
+		}
+		if srv.maxInFlight != 5 {
+			t.Errorf("max in flight %d, want 5 (the raised limit)", srv.maxInFlight)
+		}
+		for i, n := range seen[:19] {
+			if n > 2 {
+				t.Fatalf("result %d: %d in flight under a limit of 2", i, n)
+			}
+		}
+	})
 }
 
 func TestRunMaxFailures(t *testing.T) {

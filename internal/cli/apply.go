@@ -30,6 +30,7 @@ Examples:
   polarity-bulk apply --plan plan.json --yes            # exactly the reviewed plan, or nothing
   polarity-bulk apply changes.csv --yes --concurrency 8 --rate 10 --report-dir reports/rollout-1
   polarity-bulk apply changes.csv --waves 1,10%,100% --wave-pause 60s --atomic   # canary first, undo on failure
+  polarity-bulk apply changes.csv --yes --rate auto     # as fast as the server allows, found as it goes
   polarity-bulk apply changes.csv --resume reports/rollout-1 --yes   # after Ctrl-C or failures
   polarity-bulk apply reports/rollout-1/backup.csv --yes              # roll back`
 
@@ -159,8 +160,9 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	}
 	// Every request from here on is drawn in report.html's timeline, the planning reads
 	// included.
-	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate)
+	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate.perSec)
 	c.f.conn.onAttempt = c.timeline.Observe
+	c.f.conn.concurrency = c.f.concurrency // --rate auto's latency guard works within it
 	if c.s, err = prepare(ctx, file, rec, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
@@ -373,6 +375,7 @@ func (c *applyCmd) run(ctx context.Context) error {
 	}
 	opt := apply.Options{
 		Concurrency: c.f.concurrency,
+		Limit:       s.client.ConcurrencyLimit,
 		MaxFailures: c.f.maxFailures,
 		Done:        c.done,
 		Journal:     c.j,
@@ -401,7 +404,11 @@ func (c *applyCmd) run(ctx context.Context) error {
 	run.Stopped, run.RolledBack = out.Stopped, out.RolledBack
 	run.Shapes = s.client.Shapes()
 	run.Timelines, run.TimelinesDropped = earlierTimelines(c.f.resume, c.log)
+	for _, ch := range s.client.Pace().Changes { // --rate auto's pace, for the timeline's chart
+		c.timeline.Pace(ch.At, ch.Rate)
+	}
 	run.Timelines = append(run.Timelines, c.timeline.Snapshot(run.Finished))
+	run.Pace = keepPace(s, c.stdio, c.log)
 	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
 	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
 }
@@ -642,6 +649,7 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 	}
 	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted%s\nreport: %s\n",
 		n.Applied, n.Unchanged, n.Failed, n.NotAttempted, rolledBack, dir)
+	paceSummary(stdio, run)
 	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
 	switch {
 	case reportErr != nil && journalErr == nil:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
+	"github.com/polarity-bulk/polarity-bulk/internal/pace"
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
@@ -89,12 +91,42 @@ type connFlags struct {
 	caCert       string
 	insecure     bool
 	timeout      time.Duration
-	rate         float64
+	rate         rateValue
+	maxRate      float64
 	burst        int
 	retries      int
 	maxWait      time.Duration
 	// onAttempt, when set, sees every HTTP attempt (apply records report.html's timeline).
 	onAttempt func(api.Attempt)
+	// concurrency is the caller's --concurrency, for --rate auto's latency guard; 0 means
+	// one request at a time (plan, export).
+	concurrency int
+}
+
+// rateValue is --rate: requests per second, or auto.
+type rateValue struct {
+	auto   bool
+	perSec float64
+}
+
+func (r *rateValue) String() string {
+	if r.auto {
+		return "auto"
+	}
+	return strconv.FormatFloat(r.perSec, 'g', -1, 64)
+}
+
+func (r *rateValue) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "auto") {
+		*r = rateValue{auto: true}
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return errors.New("want a positive number of requests per second, or auto")
+	}
+	*r = rateValue{perSec: v}
+	return nil
 }
 
 func addConnFlags(fs *flag.FlagSet) *connFlags {
@@ -106,7 +138,9 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 	fs.StringVar(&c.caCert, "ca-cert", "", "trust the CA certificates in this PEM `FILE` too")
 	fs.BoolVar(&c.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate (unsafe; prints a warning)")
 	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "time limit of each request")
-	fs.Float64Var(&c.rate, "rate", d.Rate, "requests per second over all requests, GETs included")
+	c.rate = rateValue{perSec: d.Rate}
+	fs.Var(&c.rate, "rate", "`RATE` in requests per second over all requests, GETs included, or auto: find the server's pace (see --max-rate)")
+	fs.Float64Var(&c.maxRate, "max-rate", pace.DefaultMax, "with --rate auto, the highest rate in requests per second")
 	fs.IntVar(&c.burst, "burst", d.Burst, "requests that may be sent at once above the rate")
 	fs.IntVar(&c.retries, "retries", d.MaxAttempts-1, "retries of a request after a network error, timeout, 429, 502, 503 or 504")
 	fs.DurationVar(&c.maxWait, "max-wait", d.MaxWait, "longest pause a server may ask for (Retry-After); requests it asks to wait longer fail")
@@ -118,7 +152,7 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	cfg := api.Config{
 		URL: c.url, CACertFile: c.caCert, InsecureSkipVerify: c.insecure,
-		Timeout: c.timeout, Rate: c.rate, Burst: c.burst, MaxAttempts: 1 + c.retries, MaxWait: c.maxWait,
+		Timeout: c.timeout, Rate: c.rate.perSec, Burst: c.burst, MaxAttempts: 1 + c.retries, MaxWait: c.maxWait,
 		Logger: log, UserAgent: "polarity-bulk/" + toolVersion(), OnAttempt: c.onAttempt,
 	}
 	if cfg.URL == "" {
@@ -130,14 +164,19 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 	switch {
 	case c.timeout <= 0:
 		return cfg, usageError("use a positive duration such as --timeout 30s", "--timeout must be positive")
-	case c.rate <= 0:
-		return cfg, usageError("use a positive rate such as --rate 5", "--rate must be positive")
+	case !c.rate.auto && c.rate.perSec <= 0:
+		return cfg, usageError("use a positive rate such as --rate 5, or --rate auto", "--rate must be positive")
+	case c.maxRate <= 0 || math.IsInf(c.maxRate, 0) || math.IsNaN(c.maxRate):
+		return cfg, usageError("use a positive rate such as --max-rate 50", "--max-rate must be positive")
 	case c.burst < 1:
 		return cfg, usageError("use --burst 1 or more", "--burst must be at least 1")
 	case c.retries < 0:
 		return cfg, usageError("use --retries 0 to never retry", "--retries must not be negative")
 	case c.maxWait <= 0:
 		return cfg, usageError("use a positive duration such as --max-wait 10m", "--max-wait must be positive")
+	}
+	if c.rate.auto {
+		cfg.Auto = c.autoPace(stdio, cfg.URL, log)
 	}
 	var err error
 	if c.apiKeyFile != "" {
@@ -164,6 +203,22 @@ func (c *connFlags) config(stdio Stdio, log *slog.Logger) (api.Config, error) {
 		log.Warn("TLS certificate verification is off (--insecure-skip-tls-verify): anyone on the path can read the credentials")
 	}
 	return cfg, nil
+}
+
+// autoPace is --rate auto's start: what an earlier run learned about the server, from the
+// cache, or a cold start. A cache that cannot be read is a cold start, never an error.
+func (c *connFlags) autoPace(stdio Stdio, serverURL string, log *slog.Logger) *api.AutoPace {
+	a := &api.AutoPace{Max: c.maxRate, Concurrency: max(1, c.concurrency)}
+	dir, err := userCacheDir(stdio.getenv)
+	if err != nil {
+		log.Info("--rate auto starts cold: no cache directory", "err", err.Error())
+		return a
+	}
+	if l, ok := loadLearned(dir, serverURL); ok {
+		a.Start, a.StartIsLimit = l.Rate, l.Limit
+		log.Info("--rate auto starts from the rate learned for this server", "rate", l.Rate, "limit", l.Limit, "learned", l.Updated)
+	}
+	return a
 }
 
 // client builds the API client.

@@ -80,13 +80,16 @@ func runProbe(ctx context.Context, args []string, stdio Stdio) error {
 
 	obs := probe.Observations{
 		Tool: toolVersion(), Server: s.server, Insecure: conn.insecure,
-		Timeout: conn.timeout, Rate: conn.rate,
+		Timeout: conn.timeout, Rate: conn.rate.perSec,
 	}
 	if u, err := url.Parse(s.server); err == nil {
 		obs.Scheme = u.Scheme
 	}
 	if err := probeReads(ctx, cl, &obs); err != nil {
 		return err
+	}
+	if conn.rate.auto {
+		obs.Rate = cl.Pace().Rate // the rate --rate auto reached
 	}
 	if *writeCheck != "" && obs.FirstErr == nil && obs.AllErr == nil {
 		w, err := probeWrite(ctx, cl, obs.All, *writeCheck, *yes, s.server, stdio)

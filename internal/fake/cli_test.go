@@ -37,7 +37,7 @@ func TestMainHelp(t *testing.T) {
 	}
 	for _, want := range []string{"addr", "fixture", "synthetic", "seed", "user", "password", "api-key", "token-lifetime",
 		"options-in", "option-resource-type", "kind-attr", "passwords", "patch-status", "latency", "rate-limit",
-		"rate-burst", "retry-after-date", "fail-rate", "fail-status", "drop-rate", "hang-rate", "faults-on", "quiet"} {
+		"rate-burst", "rate-limit-headers", "retry-after-date", "fail-rate", "fail-status", "drop-rate", "hang-rate", "faults-on", "quiet"} {
 		if fs.Lookup(want) == nil {
 			t.Errorf("help does not list --%s", want)
 		}

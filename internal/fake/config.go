@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 )
 
@@ -109,12 +110,18 @@ type Faults struct {
 	On   FaultScope // default FaultsOnAll
 	// Latency is added to each faulted request before it is answered.
 	Latency time.Duration
-	// RateLimit, when positive, admits RateLimit requests per second (token bucket of
-	// RateBurst, default max(1, ceil(RateLimit))); the rest get 429 with Retry-After in whole
-	// seconds, or as an HTTP-date when RetryAfterDate is set.
+	// RateLimit, when positive, admits RateLimit requests per second: a token bucket, as API
+	// gateways keep, full at the start and refilled at RateLimit per second up to RateBurst
+	// tokens (default max(1, ceil(RateLimit)): one second's worth), so a client may burst
+	// that far above the rate. The rest get 429 with Retry-After in whole seconds (at least
+	// 1), or as an HTTP-date when RetryAfterDate is set.
 	RateLimit      float64
 	RateBurst      int
 	RetryAfterDate bool
+	// RateLimitHeaders sends the IETF draft's RateLimit-Policy (the bucket's rate as a quota
+	// per window) and RateLimit (the tokens left, and when none is, the seconds until one
+	// is) on every answer the limit applies to, 429s included.
+	RateLimitHeaders bool
 	// FailRate is the share of requests answered FailStatus (default 503).
 	FailRate   float64
 	FailStatus int
@@ -287,4 +294,29 @@ func (b *bucket) take(now time.Time, rate, burst float64) (bool, time.Duration) 
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
+}
+
+// policy is the bucket's rate as the draft's quota per window: q requests per w seconds,
+// w the shortest whole number of seconds (up to 100) in which the rate is a whole number of
+// requests, rounded down.
+func (f Faults) policy() (q, w int64) {
+	for w = 1; w < 100; w++ {
+		if x := f.RateLimit * float64(w); x == float64(int64(x)) {
+			return int64(x), w
+		}
+	}
+	return int64(f.RateLimit * float64(w)), w
+}
+
+// rateLimitHeaders are the draft's fields for a bucket holding tokens: the policy, and the
+// whole tokens left (with, when none is, the whole seconds until one is).
+func (f Faults) rateLimitHeaders(tokens float64) (policy, limit string) {
+	q, w := f.policy()
+	policy = fmt.Sprintf(`"polarity-fake";q=%d;w=%d`, q, w)
+	left := int64(max(0, tokens))
+	limit = fmt.Sprintf(`"polarity-fake";r=%d`, left)
+	if left == 0 {
+		limit += fmt.Sprintf(";t=%d", int64(math.Ceil((1-max(0, tokens))/f.RateLimit)))
+	}
+	return policy, limit
 }

@@ -150,6 +150,7 @@ type faultsWire struct {
 	RateLimit      float64    `json:"rate-limit"`
 	RateBurst      int        `json:"rate-burst"`
 	RetryAfterDate bool       `json:"retry-after-date"`
+	Headers        bool       `json:"rate-limit-headers"`
 	FailRate       float64    `json:"fail-rate"`
 	FailStatus     int        `json:"fail-status,omitempty"`
 	DropRate       float64    `json:"drop-rate"`
@@ -159,7 +160,7 @@ type faultsWire struct {
 func toWire(f Faults) faultsWire {
 	return faultsWire{
 		Seed: f.Seed, On: f.On, Latency: f.Latency.String(), RateLimit: f.RateLimit, RateBurst: f.RateBurst,
-		RetryAfterDate: f.RetryAfterDate, FailRate: f.FailRate, FailStatus: f.FailStatus,
+		RetryAfterDate: f.RetryAfterDate, Headers: f.RateLimitHeaders, FailRate: f.FailRate, FailStatus: f.FailStatus,
 		DropRate: f.DropRate, HangRate: f.HangRate,
 	}
 }
@@ -175,7 +176,7 @@ func (w faultsWire) faults() (Faults, error) {
 	}
 	return Faults{
 		Seed: w.Seed, On: w.On, Latency: lat, RateLimit: w.RateLimit, RateBurst: w.RateBurst,
-		RetryAfterDate: w.RetryAfterDate, FailRate: w.FailRate, FailStatus: w.FailStatus,
+		RetryAfterDate: w.RetryAfterDate, RateLimitHeaders: w.Headers, FailRate: w.FailRate, FailStatus: w.FailStatus,
 		DropRate: w.DropRate, HangRate: w.HangRate,
 	}, nil
 }

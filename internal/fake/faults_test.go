@@ -5,11 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/polarity-bulk/polarity-bulk/internal/pace"
 )
 
 func TestBucket(t *testing.T) {
@@ -341,5 +344,52 @@ func TestLog(t *testing.T) {
 	call(t, srv, "GET", "/api/integrations?page[size]=1", tinyKey, "")
 	if got := buf.String(); !strings.Contains(got, "GET /api/integrations?page[size]=1 200 auth=api-key fault=-") {
 		t.Errorf("log %q", got)
+	}
+}
+
+// TestRateLimitHeaders: with the headers on, every metered answer states the bucket's rate
+// as a RateLimit-Policy and the whole tokens left as RateLimit (with the wait when none is);
+// the client's own parser reads the policy back as the rate. Off, nothing is sent.
+func TestRateLimitHeaders(t *testing.T) {
+	clk := newClock()
+	srv := newTiny(t, Config{Now: clk.Now, Faults: Faults{RateLimit: 2, RateLimitHeaders: true}})
+	var got [][2]string
+	for range 3 {
+		r := call(t, srv, "GET", "/api/integrations", tinyKey, "")
+		got = append(got, [2]string{r.header.Get("RateLimit-Policy"), r.header.Get("RateLimit")})
+	}
+	want := [][2]string{
+		{`"polarity-fake";q=2;w=1`, `"polarity-fake";r=1`},
+		{`"polarity-fake";q=2;w=1`, `"polarity-fake";r=0;t=1`},
+		{`"polarity-fake";q=2;w=1`, `"polarity-fake";r=0;t=1`}, // the 429
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("headers %q, want %q", got, want)
+	}
+	q := pace.ParseQuota(http.Header{"Ratelimit-Policy": {got[0][0]}, "Ratelimit": {got[0][1]}}.Values, clk.Now())
+	if q.PolicyRate != 2 || q.Remaining != 1 {
+		t.Errorf("parsed back as %+v", q)
+	}
+
+	for _, tc := range []struct {
+		rate   float64
+		policy string
+	}{{2.5, `"polarity-fake";q=5;w=2`}, {0.1, `"polarity-fake";q=1;w=10`}, {60, `"polarity-fake";q=60;w=1`}} {
+		srv.SetFaults(Faults{RateLimit: tc.rate, RateLimitHeaders: true})
+		r := call(t, srv, "GET", "/api/integrations", tinyKey, "")
+		if p := r.header.Get("RateLimit-Policy"); p != tc.policy {
+			t.Errorf("rate %g: policy %q, want %q", tc.rate, p, tc.policy)
+		}
+	}
+
+	srv.SetFaults(Faults{RateLimit: 2})
+	r := call(t, srv, "GET", "/api/integrations", tinyKey, "")
+	if r.header.Get("RateLimit") != "" || r.header.Get("RateLimit-Policy") != "" {
+		t.Errorf("headers sent while off: %v", r.header)
+	}
+	srv.SetFaults(Faults{RateLimitHeaders: true})
+	r = call(t, srv, "GET", "/api/integrations", tinyKey, "")
+	if r.header.Get("RateLimit") != "" {
+		t.Errorf("headers sent without a rate limit: %v", r.header)
 	}
 }

@@ -431,6 +431,10 @@ type fate struct {
 	retryAfter time.Duration
 	fault      string
 	failStatus int
+	// metered says the rate limit applied to the request; tokens is what its bucket held
+	// after it, for the RateLimit headers.
+	metered bool
+	tokens  float64
 }
 
 // decideLocked draws the request's fate. Rate limiting is checked first and answers at once;
@@ -441,12 +445,14 @@ func (s *Server) decideLocked(r *http.Request, now time.Time) fate {
 		return fate{}
 	}
 	drop, hang, fail := s.rng.Float64(), s.rng.Float64(), s.rng.Float64()
+	out := fate{latency: f.Latency}
 	if f.RateLimit > 0 {
-		if ok, wait := s.bucket.take(now, f.RateLimit, f.burst()); !ok {
-			return fate{limited: true, retryAfter: wait, fault: FaultRateLimit}
+		ok, wait := s.bucket.take(now, f.RateLimit, f.burst())
+		out.metered, out.tokens = true, s.bucket.tokens
+		if !ok {
+			return fate{limited: true, retryAfter: wait, fault: FaultRateLimit, metered: true, tokens: out.tokens}
 		}
 	}
-	out := fate{latency: f.Latency}
 	switch {
 	case drop < f.DropRate:
 		out.fault = FaultDrop
@@ -503,6 +509,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if f.metered && cfg.Faults.RateLimitHeaders {
+		policy, limit := cfg.Faults.rateLimitHeaders(f.tokens)
+		sw.Header().Set("RateLimit-Policy", policy)
+		sw.Header().Set("RateLimit", limit)
+	}
 	if f.limited {
 		secs := max(1, int64(math.Ceil(f.retryAfter.Seconds())))
 		if cfg.Faults.RetryAfterDate {

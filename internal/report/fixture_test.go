@@ -221,5 +221,14 @@ func fixtureRun() Run {
 				map[string]string{"apiKey": "-- the key " + secretEnv + " was rejected"}),
 			result(idVT, bulk.StatusApplied, 200, 1, 153*time.Millisecond, "", nil),
 		},
+		Pace: &Pace{
+			Mode: "auto", MaxRate: 50, Start: "learned limit", StartRate: 19.4123, LearnedRate: 20.0131, LearnedIsLimit: true,
+			Pushbacks: 2, Pauses: 1,
+			Changes: []PaceChange{
+				{At: 0, Rate: 19.4123, Concurrency: 4, Reason: "learned"},
+				{At: 5200 * time.Millisecond, Rate: 20.51, Concurrency: 4, Reason: "probe"},
+				{At: 9100 * time.Millisecond, Rate: 19.33, Concurrency: 4, Reason: "pushback"},
+			},
+		},
 	}
 }

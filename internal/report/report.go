@@ -65,6 +65,44 @@ type Run struct {
 	Waves      []bulk.WaveOutcome
 	Stopped    string
 	RolledBack bool
+	// Pace is how the run was paced; nil leaves it out of results.json.
+	Pace *Pace
+}
+
+// Pace is how an apply was paced: at a fixed --rate, or as --rate auto found the server's.
+type Pace struct {
+	// Mode is "fixed" or "auto".
+	Mode string
+	// Rate is the fixed --rate; MaxRate the --max-rate of auto.
+	Rate, MaxRate float64
+	// Start is where auto started: "cold", "learned limit" or "learned rate"; StartRate the
+	// rate it started at.
+	Start     string
+	StartRate float64
+	// LearnedRate is what auto learned, kept for the next run against the server: its limit
+	// when LearnedIsLimit, else the highest rate it accepted.
+	LearnedRate    float64
+	LearnedIsLimit bool
+	// Pushbacks counts the answers that refused for load (429, 503, or any with Retry-After);
+	// Pauses the waits every request honoured (Retry-After, a RateLimit with no quota left).
+	Pushbacks, Pauses int
+	// RateBound says a fixed rate held the run back while the server accepted everything.
+	RateBound bool
+	// Changes is auto's log of rate and concurrency changes, in order; ChangesDropped counts
+	// those left out once the log was full.
+	Changes        []PaceChange
+	ChangesDropped int
+}
+
+// PaceChange is one entry of the pace log.
+type PaceChange struct {
+	// At is the time since the pace started, just before the plan's first read.
+	At          time.Duration
+	Rate        float64
+	Concurrency int
+	// Reason is why: start, learned, ramp, pushback, refit, latency, policy, quota, probe,
+	// recover.
+	Reason string
 }
 
 // results returns one result per integration, in plan order: the run's own results, plus a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -38,6 +39,7 @@ type Results struct {
 	Waves        []resultWave        `json:"waves,omitempty"`    // scrubbed
 	Stopped      string              `json:"stopped,omitempty"`  // scrubbed
 	RolledBack   bool                `json:"rolled_back,omitempty"`
+	Pace         *resultPace         `json:"pace,omitempty"`
 	Integrations []ResultIntegration `json:"integrations"`
 	// ServerShapes records the forms of the server's answers met during the run, PATCH
 	// answers included: no values.
@@ -53,6 +55,47 @@ type ResultTotals struct {
 	Integrations bulk.Tally `json:"integrations"`
 	Rows         bulk.Tally `json:"rows"`
 }
+
+// resultPace is Run.Pace in results.json; rates in requests per second.
+type resultPace struct {
+	Mode           string             `json:"mode"`
+	Rate           float64            `json:"rate,omitempty"`
+	MaxRate        float64            `json:"max_rate,omitempty"`
+	Start          string             `json:"start,omitempty"`
+	StartRate      float64            `json:"start_rate,omitempty"`
+	LearnedRate    float64            `json:"learned_rate,omitempty"`
+	LearnedIsLimit bool               `json:"learned_is_limit,omitempty"`
+	Pushbacks      int                `json:"pushbacks"`
+	Pauses         int                `json:"pauses"`
+	RateBound      bool               `json:"rate_bound"`
+	Changes        []resultPaceChange `json:"changes,omitempty"`
+	ChangesDropped int                `json:"changes_dropped,omitempty"`
+}
+
+type resultPaceChange struct {
+	AtMS        float64 `json:"at_ms"`
+	Rate        float64 `json:"rate"`
+	Concurrency int     `json:"concurrency"`
+	Reason      string  `json:"reason"`
+}
+
+func paceJSON(p *Pace) *resultPace {
+	if p == nil {
+		return nil
+	}
+	out := &resultPace{
+		Mode: p.Mode, Rate: round2(p.Rate), MaxRate: round2(p.MaxRate), Start: p.Start, StartRate: round2(p.StartRate),
+		LearnedRate: round2(p.LearnedRate), LearnedIsLimit: p.LearnedIsLimit, Pushbacks: p.Pushbacks, Pauses: p.Pauses,
+		RateBound: p.RateBound, ChangesDropped: p.ChangesDropped,
+	}
+	for _, c := range p.Changes {
+		out.Changes = append(out.Changes, resultPaceChange{AtMS: millis(c.At), Rate: round2(c.Rate), Concurrency: c.Concurrency, Reason: c.Reason})
+	}
+	return out
+}
+
+// round2 keeps two decimals: a rate to the hundredth of a request per second says all.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // resultWave is one wave of a staged run.
 type resultWave struct {
@@ -133,6 +176,7 @@ func NewResults(r Run) *Results {
 		Waves:        resultWaves(x, r.Waves),
 		Stopped:      x.text(r.Stopped),
 		RolledBack:   r.RolledBack,
+		Pace:         paceJSON(r.Pace),
 		Integrations: make([]ResultIntegration, len(results)),
 		timelines:    r.Timelines, timelinesDropped: r.TimelinesDropped,
 	}
@@ -207,7 +251,8 @@ func (o ResultOption) shown() shown {
 // ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
 // version, server, start and finish times in UTC, input path and SHA-256, flags, whether it
 // was interrupted); totals by status for integrations and for input rows; the plan's
-// warnings; and per integration its id, name, status, HTTP status, attempts, duration and
+// warnings; how the run was paced (the fixed rate, or what --rate auto started at, learned
+// and changed, and why); and per integration its id, name, status, HTTP status, attempts, duration and
 // error, with per option its key, CSV line, status, before/after (masked), permissions,
 // verification and error. Errors and flag values are scrubbed of secrets.
 func ResultsJSON(w io.Writer, v *Results) error { return writeJSON(w, v) }
