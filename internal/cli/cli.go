@@ -76,6 +76,7 @@ func commands() []command {
 		{"plan", "show what apply would change (the dry run; reads only)", runPlan},
 		{"apply", "apply a CSV file or a reviewed plan, writing a report", runApply},
 		{"export", "write the server's current options as a CSV file", runExport},
+		{"describe", "show integrations' options: keys, kinds, choices, permissions (no values)", runDescribe},
 		{"probe", "first contact with a server: what works, and the shapes of its answers", runProbe},
 		{"show", "render a saved report: show DIR --html (re)writes its report.html", runShow},
 		{"version", "print the version", runVersion},
@@ -107,6 +108,7 @@ func usage(w io.Writer) {
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdio Stdio) int {
 	stdio = stdio.withPeopleStreams()
+	stdio.Err = newConsole(stdio.Err, jsonLogRequested(args))
 	if len(args) == 0 {
 		usage(stdio.Err)
 		return ExitUsage
@@ -130,8 +132,15 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 			return exitCode(c.run(ctx, args[1:], stdio), stdio.Err)
 		}
 	}
-	fmt.Fprintf(stdio.Err, "polarity-bulk: unknown command %q\nhint: the commands are validate, plan, apply, export, probe, show and version; see 'polarity-bulk --help'\n", name)
-	return ExitUsage
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	msg := fmt.Sprintf("unknown command %q", name)
+	if dym := bulk.DidYouMean(name, names, plain); dym != "" {
+		msg += ": " + dym
+	}
+	return exitCode(usageError("the commands are "+andList(names)+"; see 'polarity-bulk --help'", "%s", msg), stdio.Err)
 }
 
 // exitError carries an exit code and an optional hint through the error chain.
@@ -175,11 +184,10 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
+	con := consoleOf(Stdio{Err: stderr})
 	var probs bulk.Problems
 	if errors.As(err, &probs) {
-		n := probs.Count()
-		fmt.Fprintln(stderr, probs.Error())
-		fmt.Fprintf(stderr, "polarity-bulk: %d %s in the input; nothing was sent to the server\n", n, bulk.Plural(n, "problem", "problems"))
+		con.problems(probs)
 		return ExitInvalid
 	}
 	code, hint := ExitFailure, ""
@@ -190,10 +198,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, context.Canceled) && code == ExitFailure {
 		code = ExitInterrupted
 	}
-	fmt.Fprintf(stderr, "polarity-bulk: %v\n", err)
-	if hint != "" {
-		fmt.Fprintf(stderr, "hint: %s\n", hint)
-	}
+	con.fail(err, hint)
 	return code
 }
 
@@ -241,7 +246,7 @@ func parse(fs *flag.FlagSet, args []string, stdio Stdio) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, usageError("see 'polarity-bulk "+fs.Name()+" --help'", "%s: %v", fs.Name(), err)
+			return nil, usageError("see 'polarity-bulk "+fs.Name()+" --help'", "%s: %v%s", fs.Name(), err, flagSuggestion(fs, err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -253,6 +258,42 @@ func parse(fs *flag.FlagSet, args []string, stdio Stdio) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// undefinedFlag is how the flag package words a flag it does not know; the name follows.
+const undefinedFlag = "flag provided but not defined: -"
+
+// flagSuggestion is ": did you mean --x?" for a misspelled flag, or "". The flag package has
+// no typed error for an unknown flag: its wording, stable since Go 1, is matched instead.
+func flagSuggestion(fs *flag.FlagSet, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), undefinedFlag)
+	if !ok {
+		return ""
+	}
+	name = strings.TrimLeft(name, "-")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	dym := bulk.DidYouMean(name, names, func(n string) string {
+		if len(n) == 1 {
+			return "-" + n
+		}
+		return "--" + n
+	})
+	if dym == "" {
+		return ""
+	}
+	return ": " + dym
+}
+
+// plain writes a suggestion as it is.
+func plain(s string) string { return s }
+
+// andList joins words as "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // oneFile requires exactly one FILE argument.

@@ -66,7 +66,9 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return serverError(err)
 	}
+	log.Info("read server state", "integrations", len(all), "requests", cl.Requests())
 	ins := sel.options(sel.integrations(all))
+	log.Info("export", "integrations", len(ins), "include secrets", *secrets)
 	switch missingIns, missingOpts := sel.missing(); {
 	case len(missingIns) > 0:
 		hint := "run 'polarity-bulk export' without filters to see every integration"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -79,8 +80,9 @@ func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 	if fatal := probs.Fatal(); len(fatal) > 0 {
 		return nil, probs
 	}
+	con := consoleOf(stdio)
 	for _, p := range probs {
-		fmt.Fprintln(stdio.Err, p.Error())
+		con.problem(p)
 		in.Warnings = append(in.Warnings, p)
 	}
 	in.SHA256 = hex.EncodeToString(h.Sum(nil))
@@ -89,6 +91,12 @@ func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 		in.Lines += 1 + len(r.Merged)
 	}
 	return in, nil
+}
+
+// logRead logs what was read: -v shows it for every command that reads a CSV file.
+func (in *input) logRead(log *slog.Logger) {
+	log.Info("read input", "file", in.Name, "sha256", in.SHA256, "rows", in.Lines, "options", len(in.Rows),
+		"integrations", in.integrations(), "warnings", len(in.Warnings))
 }
 
 // integrations counts the distinct integrations the exact rows name (by id, else by name).

@@ -62,12 +62,14 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 		if err := report.WriteFile(f.out, 0o644, func(w io.Writer) error { return report.PlanJSON(w, view) }); err != nil {
 			return failure("", fmt.Errorf("write plan: %w", err))
 		}
+		log.Info("wrote plan", "file", f.out)
 		fmt.Fprintf(stdio.Err, "plan written to %s: apply it with 'polarity-bulk apply --plan %s'\n", f.out, f.out)
 	}
 	if f.markdown != "" {
 		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
 			return failure("", fmt.Errorf("write markdown plan: %w", err))
 		}
+		log.Info("wrote markdown plan", "file", f.markdown)
 	}
 	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
 		return err

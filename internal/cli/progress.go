@@ -16,6 +16,7 @@ import (
 type progress struct {
 	bar   *progressbar.ProgressBar // nil without a terminal
 	w     io.Writer
+	con   *console
 	total int
 	start time.Time
 
@@ -33,8 +34,9 @@ const progressEvery = 5 * time.Second
 // newProgress starts the display. verbose (-v logging) turns the bar into lines: the bar
 // must not share the terminal with log lines.
 func newProgress(stdio Stdio, total int, verbose bool) *progress {
-	p := &progress{w: stdio.Err, total: total, start: time.Now(), stop: make(chan struct{})}
-	if stdio.Terminal(stdio.Err) && !verbose {
+	p := &progress{w: stdio.Err, con: consoleOf(stdio), total: total, start: time.Now(), stop: make(chan struct{})}
+	// No bar with JSON logs: every line of stderr must be a JSON object.
+	if stdio.Terminal(stdio.Err) && !verbose && !p.con.json {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(stdio.Err), // the default is stdout, which is for data
 			progressbar.OptionSetDescription("applying"),
@@ -99,16 +101,13 @@ func (p *progress) line() {
 	p.mu.Lock()
 	done, failed, wave := p.done, p.failed, p.wave
 	p.mu.Unlock()
-	if wave != "" {
-		wave += ": "
-	}
 	el := time.Since(p.start)
 	rate := float64(done) / el.Seconds()
 	eta := "unknown"
 	if rate > 0 {
 		eta = time.Duration(float64(p.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "progress: %s%d/%d integrations done, %d failed, %.1f/s, ETA %s\n", wave, done, p.total, failed, rate, eta)
+	p.con.progressLine(wave, done, p.total, failed, rate, eta)
 }
 
 // finish removes the bar (or stops the lines) before the summary is printed.

@@ -276,11 +276,12 @@ func rolloutOutcome(stdio Stdio, out apply.Outcome, atomic, interrupted bool, di
 				failedRB++
 			}
 		}
-		fmt.Fprintf(stdio.Err, "polarity-bulk: rolled back %d %s (--atomic)", restored, bulk.Plural(restored, "integration", "integrations"))
+		// One write per line: under --log-format json the console makes each write a line.
+		msg := fmt.Sprintf("polarity-bulk: rolled back %d %s (--atomic)", restored, bulk.Plural(restored, "integration", "integrations"))
 		if failedRB > 0 {
-			fmt.Fprintf(stdio.Err, "; the rollback of %d failed: they keep the run's changes (backup.csv restores them)", failedRB)
+			msg += fmt.Sprintf("; the rollback of %d failed: they keep the run's changes (backup.csv restores them)", failedRB)
 		}
-		fmt.Fprintln(stdio.Err)
+		fmt.Fprintln(stdio.Err, msg)
 	case atomic && interrupted:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: --atomic does not roll back an interrupted run; %s restores what was applied, --resume continues\n", dir+"/backup.csv")
 	case atomic && out.Stopped != "":

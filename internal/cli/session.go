@@ -42,6 +42,7 @@ func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log
 	if err != nil {
 		return nil, err
 	}
+	in.logRead(log)
 	cfg, err := cf.config(stdio, log)
 	if err != nil {
 		return nil, err
@@ -71,8 +72,12 @@ func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log
 		s.close()
 		return nil, probs
 	}
+	n := p.Count()
+	log.Info("planned", "integrations", n.Integrations, "integrations to update", n.Changed,
+		"options to update", n.Updates, "options unchanged", n.Unchanged, "warnings", len(p.Warnings))
+	con := consoleOf(stdio)
 	for _, w := range probs {
-		fmt.Fprintln(stdio.Err, w.Error())
+		con.problem(w)
 	}
 	// One list of warnings, the reader's and the planner's in line order, goes with the plan
 	// into every output: the stdout plan, plan.json, plan.md, results.json, summary.md.

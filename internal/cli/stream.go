@@ -36,8 +36,11 @@ func (s *peopleStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// underlying returns the stream a peopleStream wraps, for terminal checks.
+// underlying returns the stream a console or a peopleStream wraps, for terminal checks.
 func underlying(s any) any {
+	if c, ok := s.(*console); ok {
+		s = c.w
+	}
 	if p, ok := s.(*peopleStream); ok {
 		return p.w
 	}

@@ -20,7 +20,7 @@ Example:
 func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "validate", "validate [flags] FILE", validateExample)
 	lf := addLogFlags(fs)
-	file, _, err := fileCommand(fs, args, stdio, lf)
+	file, log, err := fileCommand(fs, args, stdio, lf)
 	if err != nil {
 		return err
 	}
@@ -28,9 +28,11 @@ func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
+	in.logRead(log)
 	if probs := sheet.CheckCredentials(in.Name, in.Rows, envCredentials(stdio)); len(probs) > 0 {
 		return probs
 	}
+	log.Info("checked offline: no problems", "file", in.Name, "credentials compared", len(envCredentials(stdio)))
 	n, selectors := in.integrations(), 0
 	for _, r := range in.Rows {
 		if r.Selector() {
