@@ -134,216 +134,232 @@ func niceCeil(v float64) (top, step float64) {
 // one request in a 20 ms bin is not drawn as 50 per second, and the time axis runs to the end
 // of the last such bin; latency, which means the same at any width, in bins as narrow as the
 // recorded buckets and the chart's width allow.
+//
+// The parts are drawn back to front, each by its own method: the Retry-After pauses behind
+// everything, the waves, the three panels (requests, latency, retries), the time axis.
 func drawTimeline(tl bulk.Timeline, id string) timelineChart {
-	span := chartSpan(tl)
-	bw, bs := bins(tl, span, time.Second)
-	span = (span + bw - 1) / bw * bw
-	lw, ls := bins(tl, span, 0)
-	secs := bw.Seconds()
-	x := func(d time.Duration) float64 { return chartLeft + float64(d)/float64(span)*plotW }
-	barOf := func(w time.Duration) func(time.Duration) (float64, float64) {
-		return func(d time.Duration) (float64, float64) {
-			x0, x1 := x(d), x(min(d+w, span))
-			wd := x1 - x0
-			if wd > 3 {
-				wd-- // a gap between bars
-			}
-			return x0, max(wd, 0.8)
-		}
-	}
-	bar, latBar := barOf(bw), barOf(lw)
+	c := newChart(tl)
+	c.s.f(`<svg class="tl" viewBox="0 0 %d %s" role="img" aria-labelledby="%s-t" xmlns="http://www.w3.org/2000/svg">`, chartW, n(c.height), id)
+	c.s.f(`<title id="%s-t">Timeline: %d requests over %s</title>`, id, c.total.Attempts(), fmtDuration(c.span))
+	c.pauses()
+	c.waves()
+	c.requests()
+	c.latency()
+	c.retries()
+	c.timeAxis()
+	c.s.f(`</svg>`)
+	return timelineChart{SVG: template.HTML(c.s.String()), Legend: c.legend(), Stats: c.stats()}
+}
 
-	var total bulk.Bucket
-	for _, b := range bs {
-		total.Add(b)
+// chart is one timeline as it is drawn: its bins, the layout of its panels, the markup so far.
+type chart struct {
+	tl    bulk.Timeline
+	span  time.Duration // the time axis: the run, rounded up to whole rate bins
+	bw    time.Duration // the rate bins' width, at least a second
+	bs    []bulk.Bucket // the rate bins
+	lw    time.Duration // the latency bins' width
+	ls    []bulk.Bucket // the latency bins
+	secs  float64       // bw in seconds
+	total bulk.Bucket   // every bin added up
+
+	// The panels' tops (waveTop only when the run has waves), the time axis's, the height.
+	waveTop, rateTop, latTop, retryTop, axisTop, height float64
+
+	s svgBuilder
+}
+
+// newChart bins the timeline and lays out the panels present.
+func newChart(tl bulk.Timeline) *chart {
+	c := &chart{tl: tl, span: chartSpan(tl)}
+	c.bw, c.bs = bins(tl, c.span, time.Second)
+	c.span = (c.span + c.bw - 1) / c.bw * c.bw
+	c.lw, c.ls = bins(tl, c.span, 0)
+	c.secs = c.bw.Seconds()
+	for _, b := range c.bs {
+		c.total.Add(b)
 	}
-	var c timelineChart
-	var s svgBuilder
 	y := 4.0
-
-	// Layout first: the panels present and their tops.
-	hasWaves := len(tl.Waves) > 0
-	var waveTop, rateTop, latTop, retryTop, axisTop float64
-	if hasWaves {
-		waveTop = y + labelH
-		y = waveTop + waveH
+	if len(tl.Waves) > 0 {
+		c.waveTop = y + labelH
+		y = c.waveTop + waveH
 	}
-	rateTop = y + labelH
-	y = rateTop + rateH
-	latTop = y + labelH
-	y = latTop + latencyH
-	retryTop = y + labelH
-	y = retryTop + retryH
-	axisTop = y
-	height := axisTop + axisH
+	c.rateTop = y + labelH
+	y = c.rateTop + rateH
+	c.latTop = y + labelH
+	y = c.latTop + latencyH
+	c.retryTop = y + labelH
+	c.axisTop = c.retryTop + retryH
+	c.height = c.axisTop + axisH
+	return c
+}
 
-	s.f(`<svg class="tl" viewBox="0 0 %d %s" role="img" aria-labelledby="%s-t" xmlns="http://www.w3.org/2000/svg">`, chartW, n(height), id)
-	s.f(`<title id="%s-t">Timeline: %d requests over %s</title>`, id, total.Attempts(), fmtDuration(span))
+// x is where offset d lies on the time axis.
+func (c *chart) x(d time.Duration) float64 { return chartLeft + float64(d)/float64(c.span)*plotW }
 
-	// Retry-After pauses, behind everything, across the three panels.
-	plotTop, plotBottom := rateTop, retryTop+retryH
-	for _, p := range displayPauses(tl.Pauses, x) {
-		x0, x1 := x(p.From), x(p.To)
+// bar is the left edge and the width of the bar of a bin w wide that starts at d.
+func (c *chart) bar(d, w time.Duration) (float64, float64) {
+	x0, x1 := c.x(d), c.x(min(d+w, c.span))
+	wd := x1 - x0
+	if wd > 3 {
+		wd-- // a gap between bars
+	}
+	return x0, max(wd, 0.8)
+}
+
+// fixedRate says whether the run had a fixed --rate to draw as a line (--rate auto has a pace).
+func (c *chart) fixedRate() bool { return c.tl.Rate > 0 && len(c.tl.Pace) == 0 }
+
+// pauses shades the Retry-After pauses across the three panels.
+func (c *chart) pauses() {
+	top, bottom := c.rateTop, c.retryTop+retryH
+	for _, p := range displayPauses(c.tl.Pauses, c.x) {
+		x0, x1 := c.x(p.From), c.x(p.To)
 		what := "paused by Retry-After for " + fmtDuration(p.paused)
 		if p.count > 1 {
 			what += fmt.Sprintf(" in %d pauses", p.count)
 		}
-		s.f(`<rect class="pause" x="%s" y="%s" width="%s" height="%s"><title>%s (%s–%s)</title></rect>`,
-			n(x0), n(plotTop), n(max(x1-x0, 1.5)), n(plotBottom-plotTop), what, clock(p.From), clock(p.To))
+		c.s.f(`<rect class="pause" x="%s" y="%s" width="%s" height="%s"><title>%s (%s–%s)</title></rect>`,
+			n(x0), n(top), n(max(x1-x0, 1.5)), n(bottom-top), what, clock(p.From), clock(p.To))
 	}
-	// Waves: their boundaries across the three panels, and a strip of their own. Waves too
-	// narrow to see apart are drawn as one.
-	waves := displayWaves(tl.Waves, x)
-	for _, w := range waves {
-		s.f(`<line class="wline" x1="%s" x2="%s" y1="%s" y2="%s"/>`, n(x(w.From)), n(x(w.From)), n(plotTop), n(plotBottom))
-	}
-	if hasWaves {
-		panelLabel(&s, waveTop, "Waves")
-		for _, w := range waves {
-			x0, x1 := x(w.From), x(w.To)
-			wd := max(x1-x0, 2)
-			class := "wave"
-			switch {
-			case w.Halted:
-				class = "wave bad"
-			case w.Failed > 0:
-				class = "wave warn"
-			}
-			name := "wave " + strconv.Itoa(w.Index)
-			if w.Last > w.Index {
-				name = fmt.Sprintf("waves %d–%d", w.Index, w.Last)
-			}
-			what := fmt.Sprintf("%s: %s, %d failed, %s", name, nOf(w.Integrations, "integration", "integrations"), w.Failed, fmtDuration(w.To-w.From))
-			if w.Halted {
-				what += "; the run stopped here"
-			}
-			s.f(`<rect class="%s" x="%s" y="%s" width="%s" height="%d"><title>%s</title></rect>`, class, n(x0), n(waveTop), n(wd), waveH, html.EscapeString(what))
-			label := ""
-			switch {
-			case wd >= 130:
-				label = fmt.Sprintf("%s · %d", name, w.Integrations)
-				if w.Failed > 0 {
-					label += fmt.Sprintf(" · %d failed", w.Failed)
-				}
-			case wd >= 56 && w.Last == w.Index || wd >= 90:
-				label = name
-			case wd >= 16 && w.Last == w.Index:
-				label = strconv.Itoa(w.Index)
-			}
-			if label != "" {
-				s.f(`<text class="wt" x="%s" y="%s">%s</text>`, n(x0+4), n(waveTop+15), html.EscapeString(label))
-			}
-		}
-	}
+}
 
-	// Requests per second, stacked by outcome.
-	maxRate := 0.0
-	for _, b := range bs {
-		maxRate = max(maxRate, float64(b.Attempts())/secs)
+// waves draws the waves' boundaries across the three panels and a strip of their own. Waves
+// too narrow to see apart are drawn as one.
+func (c *chart) waves() {
+	waves := displayWaves(c.tl.Waves, c.x)
+	top, bottom := c.rateTop, c.retryTop+retryH
+	for _, w := range waves {
+		c.s.f(`<line class="wline" x1="%s" x2="%s" y1="%s" y2="%s"/>`, n(c.x(w.From)), n(c.x(w.From)), n(top), n(bottom))
 	}
-	for _, p := range tl.Pace {
+	if len(c.tl.Waves) == 0 {
+		return
+	}
+	panelLabel(&c.s, c.waveTop, "Waves")
+	for _, w := range waves {
+		c.wave(w)
+	}
+}
+
+// wave draws one wave (or neighbours drawn as one) on the strip, with its tooltip and as much
+// of a label as fits.
+func (c *chart) wave(w bulk.Wave) {
+	x0, x1 := c.x(w.From), c.x(w.To)
+	wd := max(x1-x0, 2)
+	class := "wave"
+	switch {
+	case w.Halted:
+		class = "wave bad"
+	case w.Failed > 0:
+		class = "wave warn"
+	}
+	name := "wave " + strconv.Itoa(w.Index)
+	if w.Last > w.Index {
+		name = fmt.Sprintf("waves %d–%d", w.Index, w.Last)
+	}
+	what := fmt.Sprintf("%s: %s, %d failed, %s", name, nOf(w.Integrations, "integration", "integrations"), w.Failed, fmtDuration(w.To-w.From))
+	if w.Halted {
+		what += "; the run stopped here"
+	}
+	c.s.f(`<rect class="%s" x="%s" y="%s" width="%s" height="%d"><title>%s</title></rect>`, class, n(x0), n(c.waveTop), n(wd), waveH, html.EscapeString(what))
+	if label := waveLabel(w, name, wd); label != "" {
+		c.s.f(`<text class="wt" x="%s" y="%s">%s</text>`, n(x0+4), n(c.waveTop+15), html.EscapeString(label))
+	}
+}
+
+// waveLabel is what fits on a wave drawn wd wide: its name, integrations and failures, its
+// name, its number, or nothing.
+func waveLabel(w bulk.Wave, name string, wd float64) string {
+	switch {
+	case wd >= 130:
+		label := fmt.Sprintf("%s · %d", name, w.Integrations)
+		if w.Failed > 0 {
+			label += fmt.Sprintf(" · %d failed", w.Failed)
+		}
+		return label
+	case wd >= 56 && w.Last == w.Index || wd >= 90:
+		return name
+	case wd >= 16 && w.Last == w.Index:
+		return strconv.Itoa(w.Index)
+	}
+	return ""
+}
+
+// requests draws the requests panel: requests per second stacked by outcome, with the line of
+// a fixed --rate or the pace of --rate auto.
+func (c *chart) requests() {
+	maxRate := maxBinRate(c.bs, c.secs)
+	for _, p := range c.tl.Pace {
 		maxRate = max(maxRate, p.Rate)
 	}
-	if tl.Rate > 0 && len(tl.Pace) == 0 {
-		maxRate = max(maxRate, tl.Rate)
+	if c.fixedRate() {
+		maxRate = max(maxRate, c.tl.Rate)
 	}
 	rateMax, rateStep := niceCeil(maxRate)
-	ry := func(v float64) float64 { return rateTop + rateH - v/rateMax*rateH }
-	panelLabel(&s, rateTop, "Requests per second, by outcome")
-	yAxis(&s, rateTop, rateH, rateMax, rateStep, ry, func(v float64) string { return n(v) + "/s" })
-	for _, b := range bs {
+	ry := func(v float64) float64 { return c.rateTop + rateH - v/rateMax*rateH }
+	panelLabel(&c.s, c.rateTop, "Requests per second, by outcome")
+	yAxis(&c.s, c.rateTop, rateH, rateMax, rateStep, ry, func(v float64) string { return n(v) + "/s" })
+	for _, b := range c.bs {
 		if b.Attempts() == 0 {
 			continue
 		}
-		x0, w := bar(b.At)
-		s.f(`<g><title>%s</title>`, html.EscapeString(binText(b, bw)))
+		x0, w := c.bar(b.At, c.bw)
+		c.s.f(`<g><title>%s</title>`, html.EscapeString(binText(b, c.bw)))
 		acc := 0
 		for _, ser := range outcomeSeries {
 			k := ser.count(b)
 			if k == 0 {
 				continue
 			}
-			y0, y1 := ry(float64(acc+k)/secs), ry(float64(acc)/secs)
-			s.f(`<rect class="%s" x="%s" y="%s" width="%s" height="%s"/>`, ser.class, n(x0), n(y0), n(w), n(max(y1-y0, 0.6)))
+			y0, y1 := ry(float64(acc+k)/c.secs), ry(float64(acc)/c.secs)
+			c.s.f(`<rect class="%s" x="%s" y="%s" width="%s" height="%s"/>`, ser.class, n(x0), n(y0), n(w), n(max(y1-y0, 0.6)))
 			acc += k
 		}
-		s.f(`</g>`)
+		c.s.f(`</g>`)
 	}
-	if tl.Rate > 0 && len(tl.Pace) == 0 {
-		ly := ry(tl.Rate)
-		s.f(`<line class="limit" x1="%d" x2="%d" y1="%s" y2="%s"/>`, chartLeft, chartW-chartRight, n(ly), n(ly))
-		s.f(`<text class="note" x="%d" y="%s" text-anchor="end">--rate %s/s</text>`, chartW-chartRight-2, n(ly-4), n(tl.Rate))
+	if c.fixedRate() {
+		ly := ry(c.tl.Rate)
+		c.s.f(`<line class="limit" x1="%d" x2="%d" y1="%s" y2="%s"/>`, chartLeft, chartW-chartRight, n(ly), n(ly))
+		c.s.f(`<text class="note" x="%d" y="%s" text-anchor="end">--rate %s/s</text>`, chartW-chartRight-2, n(ly-4), n(c.tl.Rate))
 	}
-	if len(tl.Pace) > 0 {
-		var d strings.Builder
-		pace := displayPace(tl.Pace, x)
-		for i, p := range pace {
-			end := span
-			if i+1 < len(pace) {
-				end = pace[i+1].At
-			}
-			if i == 0 {
-				fmt.Fprintf(&d, "M%s %s", n(x(p.At)), n(ry(p.Rate)))
-			} else {
-				fmt.Fprintf(&d, "V%s", n(ry(p.Rate)))
-			}
-			fmt.Fprintf(&d, "H%s", n(x(end)))
-		}
-		s.f(`<path class="pace" d="%s"><title>pace of --rate auto</title></path>`, d.String())
+	if len(c.tl.Pace) > 0 {
+		c.pace(ry)
 	}
+}
 
-	// Latency: each bin's range (min to max) and mean.
-	var means []float64
-	latMax, latMin := 0.0, math.Inf(1)
-	for _, b := range ls {
-		if b.Attempts() == 0 {
-			continue
+// pace draws the pace of --rate auto as steps, on the requests panel's scale ry.
+func (c *chart) pace(ry func(float64) float64) {
+	var d strings.Builder
+	pace := displayPace(c.tl.Pace, c.x)
+	for i, p := range pace {
+		end := c.span
+		if i+1 < len(pace) {
+			end = pace[i+1].At
 		}
-		means = append(means, ms(b.LatencySum)/float64(b.Attempts()))
-		latMax = max(latMax, ms(b.LatencyMax))
-		latMin = min(latMin, ms(b.LatencyMin))
+		if i == 0 {
+			fmt.Fprintf(&d, "M%s %s", n(c.x(p.At)), n(ry(p.Rate)))
+		} else {
+			fmt.Fprintf(&d, "V%s", n(ry(p.Rate)))
+		}
+		fmt.Fprintf(&d, "H%s", n(c.x(end)))
 	}
-	logScale := false
-	var ly func(float64) float64
-	latLabel := "Latency of each attempt (ms): range and mean"
-	if len(means) > 0 {
-		slices.Sort(means)
-		median := means[(len(means)-1)/2]
-		logScale = median > 0 && latMax/median > 25
-	}
-	if logScale {
-		lo := math.Pow(10, math.Floor(math.Log10(max(latMin, 0.1))))
-		hi := math.Pow(10, math.Ceil(math.Log10(latMax)))
-		if hi <= lo {
-			hi = lo * 10
-		}
-		ly = func(v float64) float64 {
-			v = max(v, lo)
-			return latTop + latencyH - (math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))*latencyH
-		}
-		latLabel += " · log scale"
-		panelLabel(&s, latTop, latLabel)
-		for v := lo; v <= hi*1.0001; v *= 10 {
-			gridLine(&s, ly(v), fmtMS(v))
-		}
-	} else {
-		top, step := niceCeil(latMax)
-		ly = func(v float64) float64 { return latTop + latencyH - v/top*latencyH }
-		panelLabel(&s, latTop, latLabel)
-		yAxis(&s, latTop, latencyH, top, step, ly, fmtMS)
-	}
+	c.s.f(`<path class="pace" d="%s"><title>pace of --rate auto</title></path>`, d.String())
+}
+
+// latency draws the latency panel: each bin's range (min to max) and the line of the means.
+func (c *chart) latency() {
+	ly, sent := c.latencyScale()
 	var mean strings.Builder
 	run := 0 // bins in the current stretch of the mean line
-	for i, b := range ls {
+	for i, b := range c.ls {
 		if b.Attempts() == 0 {
 			run = 0
 			continue
 		}
-		x0, w := latBar(b.At)
+		x0, w := c.bar(b.At, c.lw)
 		y0, y1 := ly(ms(b.LatencyMax)), ly(ms(b.LatencyMin))
-		s.f(`<rect class="band" x="%s" y="%s" width="%s" height="%s"/>`, n(x0), n(y0), n(w), n(max(y1-y0, 1)))
+		c.s.f(`<rect class="band" x="%s" y="%s" width="%s" height="%s"/>`, n(x0), n(y0), n(w), n(max(y1-y0, 1)))
 		my := ly(ms(b.LatencySum) / float64(b.Attempts()))
-		lonely := (i == 0 || ls[i-1].Attempts() == 0) && (i+1 == len(ls) || ls[i+1].Attempts() == 0)
+		lonely := (i == 0 || c.ls[i-1].Attempts() == 0) && (i+1 == len(c.ls) || c.ls[i+1].Attempts() == 0)
 		switch {
 		case lonely:
 			fmt.Fprintf(&mean, "M%s %sh%s", n(x0), n(my), n(w))
@@ -355,111 +371,166 @@ func drawTimeline(tl bulk.Timeline, id string) timelineChart {
 		run++
 	}
 	if mean.Len() > 0 {
-		s.f(`<path class="mean" d="%s"/>`, mean.String())
+		c.s.f(`<path class="mean" d="%s"/>`, mean.String())
 	}
-	if len(means) == 0 {
-		s.f(`<text class="note" x="%d" y="%s">no requests were sent</text>`, chartLeft+6, n(latTop+latencyH/2))
+	if !sent {
+		c.s.f(`<text class="note" x="%d" y="%s">no requests were sent</text>`, chartLeft+6, n(c.latTop+latencyH/2))
 	}
+}
 
-	// Retries per second.
+// latencyScale draws the latency panel's label and grid and returns its scale, and whether
+// any attempt was made. The scale is logarithmic when the slowest bin is more than 25 times
+// the median bin's mean: one timeout would otherwise flatten every other bin to the axis.
+func (c *chart) latencyScale() (func(float64) float64, bool) {
+	var means []float64
+	latMax, latMin := 0.0, math.Inf(1)
+	for _, b := range c.ls {
+		if b.Attempts() == 0 {
+			continue
+		}
+		means = append(means, ms(b.LatencySum)/float64(b.Attempts()))
+		latMax = max(latMax, ms(b.LatencyMax))
+		latMin = min(latMin, ms(b.LatencyMin))
+	}
+	logScale := false
+	latLabel := "Latency of each attempt (ms): range and mean"
+	if len(means) > 0 {
+		slices.Sort(means)
+		median := means[(len(means)-1)/2]
+		logScale = median > 0 && latMax/median > 25
+	}
+	if !logScale {
+		top, step := niceCeil(latMax)
+		ly := func(v float64) float64 { return c.latTop + latencyH - v/top*latencyH }
+		panelLabel(&c.s, c.latTop, latLabel)
+		yAxis(&c.s, c.latTop, latencyH, top, step, ly, fmtMS)
+		return ly, len(means) > 0
+	}
+	lo := math.Pow(10, math.Floor(math.Log10(max(latMin, 0.1))))
+	hi := math.Pow(10, math.Ceil(math.Log10(latMax)))
+	if hi <= lo {
+		hi = lo * 10
+	}
+	ly := func(v float64) float64 {
+		v = max(v, lo)
+		return c.latTop + latencyH - (math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))*latencyH
+	}
+	panelLabel(&c.s, c.latTop, latLabel+" · log scale")
+	for v := lo; v <= hi*1.0001; v *= 10 {
+		gridLine(&c.s, ly(v), fmtMS(v))
+	}
+	return ly, true
+}
+
+// retries draws the retries panel: retries per second.
+func (c *chart) retries() {
 	maxRetry := 0.0
-	for _, b := range bs {
-		maxRetry = max(maxRetry, float64(b.Retries)/secs)
+	for _, b := range c.bs {
+		maxRetry = max(maxRetry, float64(b.Retries)/c.secs)
 	}
 	retryMax, retryStep := niceCeil(maxRetry)
 	retryStep = max(retryStep, retryMax/2) // two ticks fit this low panel
-	yr := func(v float64) float64 { return retryTop + retryH - v/retryMax*retryH }
-	panelLabel(&s, retryTop, "Retries per second · shaded: paused by Retry-After")
-	yAxis(&s, retryTop, retryH, retryMax, retryStep, yr, func(v float64) string { return n(v) + "/s" })
-	for _, b := range bs {
+	bottom := c.retryTop + retryH
+	yr := func(v float64) float64 { return bottom - v/retryMax*retryH }
+	panelLabel(&c.s, c.retryTop, "Retries per second · shaded: paused by Retry-After")
+	yAxis(&c.s, c.retryTop, retryH, retryMax, retryStep, yr, func(v float64) string { return n(v) + "/s" })
+	for _, b := range c.bs {
 		if b.Retries == 0 {
 			continue
 		}
-		x0, w := bar(b.At)
-		y0 := yr(float64(b.Retries) / secs)
-		s.f(`<rect class="rt" x="%s" y="%s" width="%s" height="%s"/>`, n(x0), n(y0), n(w), n(max(retryTop+retryH-y0, 0.6)))
+		x0, w := c.bar(b.At, c.bw)
+		y0 := yr(float64(b.Retries) / c.secs)
+		c.s.f(`<rect class="rt" x="%s" y="%s" width="%s" height="%s"/>`, n(x0), n(y0), n(w), n(max(bottom-y0, 0.6)))
 	}
-	if total.Retries == 0 {
-		s.f(`<text class="note" x="%d" y="%s">no retries</text>`, chartLeft+6, n(retryTop+retryH/2+4))
+	if c.total.Retries == 0 {
+		c.s.f(`<text class="note" x="%d" y="%s">no retries</text>`, chartLeft+6, n(c.retryTop+retryH/2+4))
 	}
+}
 
-	// The time axis.
-	s.f(`<line class="axis" x1="%d" x2="%d" y1="%s" y2="%s"/>`, chartLeft, chartW-chartRight, n(axisTop), n(axisTop))
-	step := timeStep(span)
-	for t := time.Duration(0); t <= span; t += step {
-		tx := x(t)
-		s.f(`<line class="axis" x1="%s" x2="%s" y1="%s" y2="%s"/>`, n(tx), n(tx), n(axisTop), n(axisTop+4))
+// timeAxis draws the time axis with its ticks.
+func (c *chart) timeAxis() {
+	top := c.axisTop
+	c.s.f(`<line class="axis" x1="%d" x2="%d" y1="%s" y2="%s"/>`, chartLeft, chartW-chartRight, n(top), n(top))
+	step := timeStep(c.span)
+	for t := time.Duration(0); t <= c.span; t += step {
+		tx := c.x(t)
+		c.s.f(`<line class="axis" x1="%s" x2="%s" y1="%s" y2="%s"/>`, n(tx), n(tx), n(top), n(top+4))
 		anchor := "middle"
 		if t == 0 {
 			anchor = "start"
 		}
-		s.f(`<text x="%s" y="%s" text-anchor="%s">%s</text>`, n(tx), n(axisTop+15), anchor, clock(t))
+		c.s.f(`<text x="%s" y="%s" text-anchor="%s">%s</text>`, n(tx), n(top+15), anchor, clock(t))
 	}
-	s.f(`</svg>`)
-	c.SVG = template.HTML(s.String())
+}
 
-	// Legend: only what the chart shows.
+// legend lists only what the chart shows.
+func (c *chart) legend() []legendItem {
+	var l []legendItem
 	for _, ser := range outcomeSeries {
-		if ser.count(total) > 0 {
-			c.Legend = append(c.Legend, legendItem{ser.class, ser.label})
+		if ser.count(c.total) > 0 {
+			l = append(l, legendItem{ser.class, ser.label})
 		}
 	}
-	if tl.Rate > 0 && len(tl.Pace) == 0 {
-		c.Legend = append(c.Legend, legendItem{"limit", "--rate limit"})
+	if c.fixedRate() {
+		l = append(l, legendItem{"limit", "--rate limit"})
 	}
-	if len(tl.Pace) > 0 {
-		c.Legend = append(c.Legend, legendItem{"pace", "pace of --rate auto"})
+	if len(c.tl.Pace) > 0 {
+		l = append(l, legendItem{"pace", "pace of --rate auto"})
 	}
-	c.Legend = append(c.Legend, legendItem{"band", "latency range"}, legendItem{"mean", "latency mean"})
-	if total.Retries > 0 {
-		c.Legend = append(c.Legend, legendItem{"rt", "retries"})
+	l = append(l, legendItem{"band", "latency range"}, legendItem{"mean", "latency mean"})
+	if c.total.Retries > 0 {
+		l = append(l, legendItem{"rt", "retries"})
 	}
-	if len(tl.Pauses) > 0 {
-		c.Legend = append(c.Legend, legendItem{"pause", "Retry-After pause"})
+	if len(c.tl.Pauses) > 0 {
+		l = append(l, legendItem{"pause", "Retry-After pause"})
 	}
-	if hasWaves {
-		c.Legend = append(c.Legend, legendItem{"wave", "wave"})
-		failed, halted := false, false
-		for _, w := range tl.Waves {
-			failed = failed || w.Failed > 0 && !w.Halted
-			halted = halted || w.Halted
-		}
-		if failed {
-			c.Legend = append(c.Legend, legendItem{"wave warn", "wave with failures"})
-		}
-		if halted {
-			c.Legend = append(c.Legend, legendItem{"wave bad", "wave that stopped the run"})
-		}
+	if len(c.tl.Waves) == 0 {
+		return l
 	}
+	l = append(l, legendItem{"wave", "wave"})
+	failed, halted := false, false
+	for _, w := range c.tl.Waves {
+		failed = failed || w.Failed > 0 && !w.Halted
+		halted = halted || w.Halted
+	}
+	if failed {
+		l = append(l, legendItem{"wave warn", "wave with failures"})
+	}
+	if halted {
+		l = append(l, legendItem{"wave bad", "wave that stopped the run"})
+	}
+	return l
+}
 
-	// Totals.
+// stats is the chart's line of totals.
+func (c *chart) stats() []string {
 	var parts []string
 	for _, ser := range outcomeSeries {
-		if k := ser.count(total); k > 0 {
+		if k := ser.count(c.total); k > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", k, ser.short))
 		}
 	}
-	line := nOf(total.Attempts(), "request", "requests")
+	line := nOf(c.total.Attempts(), "request", "requests")
 	if len(parts) > 0 {
 		line += " (" + strings.Join(parts, ", ") + ")"
 	}
-	c.Stats = append(c.Stats, line, nOf(total.Retries, "retry", "retries"))
-	if len(tl.Pauses) > 0 {
+	st := []string{line, nOf(c.total.Retries, "retry", "retries")}
+	if len(c.tl.Pauses) > 0 {
 		var paused time.Duration
-		for _, p := range tl.Pauses {
+		for _, p := range c.tl.Pauses {
 			paused += p.To - p.From
 		}
-		c.Stats = append(c.Stats, fmt.Sprintf("paused %s by Retry-After", fmtDuration(paused)))
+		st = append(st, fmt.Sprintf("paused %s by Retry-After", fmtDuration(paused)))
 	}
-	if total.Attempts() > 0 {
-		c.Stats = append(c.Stats, fmt.Sprintf("latency mean %s, max %s",
-			fmtMS(ms(total.LatencySum)/float64(total.Attempts())), fmtMS(ms(total.LatencyMax))),
-			fmt.Sprintf("peak %s/s over %s", n(maxBinRate(bs, secs)), fmtDuration(bw)))
+	if c.total.Attempts() > 0 {
+		st = append(st, fmt.Sprintf("latency mean %s, max %s",
+			fmtMS(ms(c.total.LatencySum)/float64(c.total.Attempts())), fmtMS(ms(c.total.LatencyMax))),
+			fmt.Sprintf("peak %s/s over %s", n(maxBinRate(c.bs, c.secs)), fmtDuration(c.bw)))
 	}
-	if len(tl.Waves) > 0 {
-		c.Stats = append(c.Stats, nOf(tl.Waves[len(tl.Waves)-1].Last, "wave", "waves"))
+	if len(c.tl.Waves) > 0 {
+		st = append(st, nOf(c.tl.Waves[len(c.tl.Waves)-1].Last, "wave", "waves"))
 	}
-	return c
+	return st
 }
 
 func maxBinRate(bs []bulk.Bucket, secs float64) float64 {
@@ -558,13 +629,8 @@ func fmtDuration(d time.Duration) string {
 	return fmt.Sprintf("%dh %02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
-// nOf says "1 retry" or "2 retries".
-func nOf(k int, one, many string) string {
-	if k == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(k) + " " + many
-}
+// nOf says "1 retry" or "2 retries" (the word chosen by bulk.Plural).
+func nOf(k int, one, many string) string { return strconv.Itoa(k) + " " + bulk.Plural(k, one, many) }
 
 // A pause as drawn: pauses less than a pixel apart are drawn as one.
 type shownPause struct {
