@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -36,88 +37,154 @@ Examples:
 // latency, few enough to stay a handful of requests.
 const probeSingleReads = 3
 
+// probeCmd is one probe, in the shape of applyCmd: parse reads and checks the flags,
+// prepare makes the client (which records every exchange, for the findings) and the session,
+// run makes the reads and the write check, evaluates and prints the findings.
+type probeCmd struct {
+	stdio      Stdio
+	conn       *connFlags
+	lf         *logFlags
+	writeCheck string // the option id of --write-check, or ""
+	yes        bool
+	out        string // --out probe.json, or ""
+	asJSON     bool
+
+	log *slog.Logger
+	cl  *api.Client
+	s   *session
+
+	mu        sync.Mutex
+	exchanges []api.Exchange // every request and answer, as the client saw them
+}
+
 func runProbe(ctx context.Context, args []string, stdio Stdio) error {
-	fs := newFlagSet(stdio, "probe", "probe [flags]", probeExample)
-	conn, lf := addConnFlags(fs), addLogFlags(fs)
-	writeCheck := fs.String("write-check", "", "send the current value and permission of `OPTION_ID` (<integration id>-<option key>) back unchanged, to learn how PATCH is answered (asks first)")
-	yes := fs.Bool("yes", false, "send the --write-check without asking (required without a terminal)")
-	out := fs.String("out", "", "write the findings with every value removed (shapes only) to `probe.json`, fit for a bug report")
-	asJSON := fs.Bool("json", false, "print the findings as JSON on stdout instead of text")
-	pos, err := parse(fs, args, stdio)
+	c := &probeCmd{stdio: stdio}
+	defer c.close()
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if err := c.prepare(); err != nil {
+		return err
+	}
+	return c.run(ctx)
+}
+
+// close logs the session out, when prepare opened one.
+func (c *probeCmd) close() {
+	if c.s != nil {
+		c.s.close()
+	}
+}
+
+// parse reads the flags and checks what needs nothing but them: nothing is sent before.
+func (c *probeCmd) parse(args []string) error {
+	fs := newFlagSet(c.stdio, "probe", "probe [flags]", probeExample)
+	c.conn, c.lf = addConnFlags(fs), addLogFlags(fs)
+	fs.StringVar(&c.writeCheck, "write-check", "", "send the current value and permission of `OPTION_ID` (<integration id>-<option key>) back unchanged, to learn how PATCH is answered (asks first)")
+	fs.BoolVar(&c.yes, "yes", false, "send the --write-check without asking (required without a terminal)")
+	fs.StringVar(&c.out, "out", "", "write the findings with every value removed (shapes only) to `probe.json`, fit for a bug report")
+	fs.BoolVar(&c.asJSON, "json", false, "print the findings as JSON on stdout instead of text")
+	pos, err := parse(fs, args, c.stdio)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usageError("probe takes no FILE; see 'polarity-bulk probe --help'", "probe: unexpected argument %q", pos[0])
 	}
-	if *writeCheck != "" {
-		if id, key, ok := bulk.SplitOptionID(*writeCheck); !ok || id == "" || key == "" {
-			return usageError("an option id is the integration id, a dash and the option key, e.g. virustotal_node_18_1725278818-blocklist", "--write-check %q is not an option id", *writeCheck)
+	if c.writeCheck != "" {
+		if id, key, ok := bulk.SplitOptionID(c.writeCheck); !ok || id == "" || key == "" {
+			return usageError("an option id is the integration id, a dash and the option key, e.g. virustotal_node_18_1725278818-blocklist", "--write-check %q is not an option id", c.writeCheck)
 		}
-		if !*yes && !canAsk(stdio) {
+		if !c.yes && !canAsk(c.stdio) {
 			return usageError("add --yes to send the write check without a terminal", "probe: no terminal to confirm the write check on, and --yes was not given: nothing was sent")
 		}
 	}
-	log, err := lf.logger(stdio)
+	c.log, err = c.lf.logger(c.stdio)
+	return err
+}
+
+// prepare makes the client, which records every exchange, and the session.
+func (c *probeCmd) prepare() error {
+	cl, err := c.conn.clientWith(c.stdio, c.log, func(cfg *api.Config) { cfg.Observe = c.record })
 	if err != nil {
 		return err
 	}
+	c.cl = cl
+	c.s = &session{client: cl, log: c.log, server: c.conn.resolvedURL(c.stdio)}
+	return nil
+}
 
-	var mu sync.Mutex
-	var exchanges []api.Exchange
-	cl, err := conn.clientWith(stdio, log, func(c *api.Config) {
-		c.Observe = func(x api.Exchange) {
-			mu.Lock()
-			exchanges = append(exchanges, x)
-			mu.Unlock()
-		}
-	})
+// record keeps one exchange; the client calls it from its requests' goroutines.
+func (c *probeCmd) record(x api.Exchange) {
+	c.mu.Lock()
+	c.exchanges = append(c.exchanges, x)
+	c.mu.Unlock()
+}
+
+// run probes, prints the findings (and writes --out) and fails when a problem stands in the
+// way of plan and apply.
+func (c *probeCmd) run(ctx context.Context) error {
+	obs, err := c.observations(ctx)
 	if err != nil {
 		return err
 	}
-	s := &session{client: cl, log: log, server: conn.resolvedURL(stdio)}
-	defer s.close()
+	rep := probe.Evaluate(obs)
+	if err := c.print(rep); err != nil {
+		return err
+	}
+	return probeProblems(rep)
+}
 
+// observations makes the reads (probeReads) and the --write-check, and gathers what they saw.
+func (c *probeCmd) observations(ctx context.Context) (probe.Observations, error) {
 	obs := probe.Observations{
-		Tool: toolVersion(), Server: s.server, Insecure: conn.insecure,
-		Timeout: conn.timeout, Rate: conn.rate.perSec,
+		Tool: toolVersion(), Server: c.s.server, Insecure: c.conn.insecure,
+		Timeout: c.conn.timeout, Rate: c.conn.rate.perSec,
 	}
-	if u, err := url.Parse(s.server); err == nil {
+	if u, err := url.Parse(c.s.server); err == nil {
 		obs.Scheme = u.Scheme
 	}
-	if err := probeReads(ctx, cl, &obs); err != nil {
-		return err
+	if err := probeReads(ctx, c.cl, &obs); err != nil {
+		return obs, err
 	}
-	if conn.rate.auto {
-		obs.Rate = cl.Pace().Rate // the rate --rate auto reached
+	if c.conn.rate.auto {
+		obs.Rate = c.cl.Pace().Rate // the rate --rate auto reached
 	}
-	if *writeCheck != "" && obs.FirstErr == nil && obs.AllErr == nil {
-		w, err := probeWrite(ctx, cl, obs.All, *writeCheck, *yes, s.server, stdio)
+	if c.writeCheck != "" && obs.FirstErr == nil && obs.AllErr == nil {
+		w, err := probeWrite(ctx, c.cl, obs.All, c.writeCheck, c.yes, c.s.server, c.stdio)
 		if err != nil {
-			return err
+			return obs, err
 		}
 		obs.Write = w
 	}
-	obs.Now, obs.Auth, obs.Shapes = time.Now(), cl.Auth(), cl.Shapes()
-	mu.Lock()
-	obs.Exchanges = slices.Clone(exchanges)
-	mu.Unlock()
-	rep := probe.Evaluate(obs)
+	obs.Now, obs.Auth, obs.Shapes = time.Now(), c.cl.Auth(), c.cl.Shapes()
+	c.mu.Lock()
+	obs.Exchanges = slices.Clone(c.exchanges)
+	c.mu.Unlock()
+	return obs, nil
+}
 
-	if *asJSON {
-		err = report.ProbeJSON(stdio.Out, rep)
+// print writes the findings on stdout (text or --json) and, with --out, their public part.
+func (c *probeCmd) print(rep probe.Report) error {
+	var err error
+	if c.asJSON {
+		err = report.ProbeJSON(c.stdio.Out, rep)
 	} else {
-		err = report.ProbeText(stdio.Out, rep)
+		err = report.ProbeText(c.stdio.Out, rep)
 	}
-	if err != nil {
+	if err != nil || c.out == "" {
 		return err
 	}
-	if *out != "" {
-		if err := report.WriteFile(*out, 0o644, func(w io.Writer) error { return report.ProbeJSON(w, rep.Public()) }); err != nil {
-			return failure("", fmt.Errorf("write probe report: %w", err))
-		}
-		fmt.Fprintf(stdio.Err, "probe report written to %s: shapes and counts only (no value, id, name or secret), fit to attach to a bug report\n", *out)
+	if err := report.WriteFile(c.out, 0o644, func(w io.Writer) error { return report.ProbeJSON(w, rep.Public()) }); err != nil {
+		return failure("", fmt.Errorf("write probe report: %w", err))
 	}
+	fmt.Fprintf(c.stdio.Err, "probe report written to %s: shapes and counts only (no value, id, name or secret), fit to attach to a bug report\n", c.out)
+	return nil
+}
+
+// probeProblems is probe's verdict: nil, or a failure naming every check with a problem and
+// the first problem's hint.
+func probeProblems(rep probe.Report) error {
 	probs := rep.Problems()
 	if len(probs) == 0 {
 		return nil
