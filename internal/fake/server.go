@@ -509,6 +509,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if s.inject(sw, r, f, cfg, now) {
+		return
+	}
+	if readErr != nil {
+		writeErrors(sw, http.StatusRequestEntityTooLarge, apiError{Title: "Request Entity Too Large", Detail: readErr.Error()})
+		return
+	}
+	s.route(sw, r, body, who, now)
+}
+
+// inject plays the request's fate f before it is routed: the rate-limit headers, a 429 with
+// its Retry-After, the latency, a dropped connection, a hang or an injected failure. It
+// reports whether the request is answered (or abandoned) and must not be routed.
+func (s *Server) inject(sw *statusWriter, r *http.Request, f fate, cfg Config, now time.Time) bool {
 	if f.metered && cfg.Faults.RateLimitHeaders {
 		policy, limit := cfg.Faults.rateLimitHeaders(f.tokens)
 		sw.Header().Set("RateLimit-Policy", policy)
@@ -522,30 +536,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sw.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 		writeErrors(sw, http.StatusTooManyRequests, apiError{Title: "Too Many Requests", Detail: fmt.Sprintf("rate limit of %g requests per second exceeded", cfg.Faults.RateLimit)})
-		return
+		return true
 	}
 	if f.latency > 0 && !s.wait(r, time.After(f.latency)) {
-		return
+		return true
 	}
 	switch f.fault {
 	case FaultDrop:
 		s.drop(sw)
-		return
+		return true
 	case FaultHang:
-		if !s.wait(r, nil) {
-			return
+		if s.wait(r, nil) {
+			writeErrors(sw, http.StatusServiceUnavailable, apiError{Title: "Service Unavailable", Detail: "server shutting down"})
 		}
-		writeErrors(sw, http.StatusServiceUnavailable, apiError{Title: "Service Unavailable", Detail: "server shutting down"})
-		return
+		return true
 	case FaultFail:
 		writeErrors(sw, f.failStatus, apiError{Title: http.StatusText(f.failStatus), Detail: "injected failure"})
-		return
+		return true
 	}
-	if readErr != nil {
-		writeErrors(sw, http.StatusRequestEntityTooLarge, apiError{Title: "Request Entity Too Large", Detail: readErr.Error()})
-		return
-	}
-	s.route(sw, r, body, who, now)
+	return false
 }
 
 // wait blocks until ready fires (ready nil: never) or the server is closed, and then reports
