@@ -46,7 +46,35 @@ const maxWindow = 5 * time.Minute
 // GitHub sends it) into a window.
 func ParseQuota(get func(name string) []string, now time.Time) Quota {
 	q := NoQuota
-	for _, m := range members(get("Ratelimit-Policy")) {
+	q.policies(members(get("Ratelimit-Policy")))
+	b := &binding{q: &q, best: math.Inf(1)}
+	limit := members(get("Ratelimit"))
+	if d, ok := dictionary(limit); ok {
+		// draft-07: `limit=100, remaining=25, reset=5`.
+		if r, ok := d["remaining"]; ok {
+			t, hasT := d["reset"]
+			b.consider(r, t, hasT)
+		}
+	} else {
+		for _, m := range limit {
+			r, ok := m.intParam("r")
+			if !ok {
+				continue
+			}
+			t, hasT := m.intParam("t")
+			b.consider(r, t, hasT)
+		}
+	}
+	if q.Remaining < 0 {
+		b.fields(get, now)
+	}
+	return q
+}
+
+// policies takes the tightest rate and the tightest concurrency of the RateLimit-Policy
+// members.
+func (q *Quota) policies(ms []member) {
+	for _, m := range ms {
 		quota, hasQ := m.intParam("q")
 		if !hasQ {
 			// draft-07: the item itself is the quota, `100;w=60`.
@@ -70,60 +98,51 @@ func ParseQuota(get func(name string) []string, now time.Time) Quota {
 			}
 		}
 	}
+}
 
-	// The service limit that binds soonest: the least quota left per second of its window.
-	best := math.Inf(1)
-	consider := func(r, t int64, hasT bool) {
-		if r < 0 || (hasT && t < 0) {
-			return
-		}
-		window := time.Duration(0)
-		if hasT {
-			window = min(time.Duration(t)*time.Second, maxWindow)
-		}
-		per := float64(r)
-		if window > 0 {
-			per /= window.Seconds()
-		}
-		if per < best {
-			best = per
-			q.Remaining, q.Window = int(min(r, math.MaxInt32)), window
-		}
+// binding keeps in q the service limit that binds soonest of those an answer states: the
+// least quota left per second of its window.
+type binding struct {
+	q    *Quota
+	best float64
+}
+
+// consider is one limit: r requests left, within t seconds when hasT.
+func (b *binding) consider(r, t int64, hasT bool) {
+	if r < 0 || (hasT && t < 0) {
+		return
 	}
-	limit := members(get("Ratelimit"))
-	if d, ok := dictionary(limit); ok {
-		// draft-07: `limit=100, remaining=25, reset=5`.
-		if r, ok := d["remaining"]; ok {
-			t, hasT := d["reset"]
-			consider(r, t, hasT)
-		}
-	} else {
-		for _, m := range limit {
-			r, ok := m.intParam("r")
-			if !ok {
-				continue
-			}
-			t, hasT := m.intParam("t")
-			consider(r, t, hasT)
-		}
+	window := time.Duration(0)
+	if hasT {
+		window = min(time.Duration(t)*time.Second, maxWindow)
 	}
-	if q.Remaining < 0 {
-		for _, prefix := range []string{"Ratelimit-", "X-Ratelimit-"} {
-			r, ok := single(get(prefix + "Remaining"))
-			if !ok {
-				continue
-			}
-			t, hasT := single(get(prefix + "Reset"))
-			if hasT && t > 1_000_000_000 {
-				// A Unix time, not a number of seconds.
-				t = int64(math.Ceil(time.Unix(t, 0).Sub(now).Seconds()))
-				hasT = t >= 0
-			}
-			consider(r, t, hasT)
-			break
-		}
+	per := float64(r)
+	if window > 0 {
+		per /= window.Seconds()
 	}
-	return q
+	if per < b.best {
+		b.best = per
+		b.q.Remaining, b.q.Window = int(min(r, math.MaxInt32)), window
+	}
+}
+
+// fields reads the older separate fields, RateLimit-Remaining and -Reset or their X-
+// forms, the first pair present; a reset given as a Unix time counts from now.
+func (b *binding) fields(get func(name string) []string, now time.Time) {
+	for _, prefix := range []string{"Ratelimit-", "X-Ratelimit-"} {
+		r, ok := single(get(prefix + "Remaining"))
+		if !ok {
+			continue
+		}
+		t, hasT := single(get(prefix + "Reset"))
+		if hasT && t > 1_000_000_000 {
+			// A Unix time, not a number of seconds.
+			t = int64(math.Ceil(time.Unix(t, 0).Sub(now).Seconds()))
+			hasT = t >= 0
+		}
+		b.consider(r, t, hasT)
+		break
+	}
 }
 
 // member is one member of a structured-field list: an item and its parameters.
