@@ -51,6 +51,7 @@ type applyFlags struct {
 	allowUnverified bool
 	allowVersion    bool
 	stage           stageFlags
+	delimiter       *delimiter
 }
 
 // applyCmd is one apply: parse reads and checks the flags, prepare does everything that can
@@ -124,6 +125,7 @@ func (c *applyCmd) parse(args []string) error {
 	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
 	fs.BoolVar(&f.allowVersion, "allow-version-mismatch", false, "with --plan: apply a plan made by another version of polarity-bulk (the CSV and the server are still checked)")
 	addStageFlags(fs, &f.stage)
+	f.delimiter = addDelimiterFlag(fs, "read")
 	pos, err := parse(fs, args, c.stdio)
 	if err != nil {
 		return err
@@ -163,7 +165,7 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate.perSec)
 	c.f.conn.onAttempt = c.timeline.Observe
 	c.f.conn.concurrency = c.f.concurrency // --rate auto's latency guard works within it
-	if c.s, err = prepare(ctx, file, rec, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
+	if c.s, err = prepare(ctx, source{path: file, rec: rec, comma: *c.f.delimiter}, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
 	if c.reviewed != nil {

@@ -41,6 +41,7 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	runningOnly := fs.Bool("running-only", false, "export only running integrations")
 	out := fs.String("out", "", "write to `FILE` instead of standard output")
 	secrets := fs.Bool("include-secrets", false, "include password values (the file is then mode 0600)")
+	delim := addDelimiterFlag(fs, "written")
 	pos, err := parse(fs, args, stdio)
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 			fmt.Errorf("export: no option with %s in the integrations selected", strings.Join(missingOpts, ", ")))
 	}
 	write := func(w io.Writer) error {
-		return report.ExportCSV(w, ins, report.ExportOptions{Secrets: *secrets, Kinds: *withKinds})
+		return report.ExportCSV(w, ins, report.ExportOptions{Secrets: *secrets, Kinds: *withKinds, Comma: delim.comma()})
 	}
 	if *out == "" {
 		return write(stdio.Out)

@@ -27,6 +27,14 @@ type input struct {
 	Warnings bulk.Problems
 }
 
+// source is where the CSV comes from: its path, the record that named it (nil when the
+// command line did), and its separator.
+type source struct {
+	path  string
+	rec   *recorded
+	comma delimiter
+}
+
 // recorded is the CSV that a journal or a saved plan names, when the command line does not:
 // its SHA-256 and what recorded it.
 type recorded struct {
@@ -42,7 +50,8 @@ type recorded struct {
 // wrote the record chose it, and problems quote the cells of the file they read. Such a file
 // must be a regular file whose SHA-256 is the one recorded before a byte of it is parsed, so
 // a record naming another file (a key, /etc/shadow) reads nothing out of it.
-func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
+func readInput(src source, stdio Stdio) (*input, error) {
+	path, rec := src.path, src.rec
 	in := &input{Path: path, Name: path}
 	var r io.Reader
 	if path == "-" {
@@ -73,9 +82,10 @@ func readInput(path string, stdio Stdio, rec *recorded) (*input, error) {
 		r = f
 	}
 	h := sha256.New()
-	rows, probs, err := sheet.Read(in.Name, io.TeeReader(r, h), stdio.LookupEnv)
+	rows, probs, err := sheet.ReadWith(in.Name, io.TeeReader(r, h), stdio.LookupEnv, sheet.Options{Comma: src.comma.comma()})
 	if err != nil {
-		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("read %s: %w", in.Name, err)}
+		// sheet's error names the file already.
+		return nil, &exitError{code: ExitInvalid, err: err, hint: "give a CSV file that can be read (not a directory)"}
 	}
 	if fatal := probs.Fatal(); len(fatal) > 0 {
 		return nil, probs

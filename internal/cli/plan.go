@@ -35,11 +35,12 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	fs.StringVar(&f.markdown, "markdown", "", "write a Markdown summary to `plan.md`, sized for a pull-request comment")
 	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
+	delim := addDelimiterFlag(fs, "read")
 	file, log, err := fileCommand(fs, args, stdio, f.log)
 	if err != nil {
 		return err
 	}
-	s, err := prepare(ctx, file, nil, f.conn, log, stdio, nil)
+	s, err := prepare(ctx, source{path: file, comma: *delim}, f.conn, log, stdio, nil)
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,8 @@ type session struct {
 // rec is set when the file's path came from a journal or a saved plan, not from the command
 // line (see readInput). before, when not nil, runs once the file is read and the client is
 // built, before the first request: what it refuses is refused with nothing sent.
-func prepare(ctx context.Context, file string, rec *recorded, cf *connFlags, log *slog.Logger, stdio Stdio, before func(*session) error) (*session, error) {
-	in, err := readInput(file, stdio, rec)
+func prepare(ctx context.Context, src source, cf *connFlags, log *slog.Logger, stdio Stdio, before func(*session) error) (*session, error) {
+	in, err := readInput(src, stdio)
 	if err != nil {
 		return nil, err
 	}

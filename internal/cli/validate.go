@@ -20,11 +20,12 @@ Example:
 func runValidate(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "validate", "validate [flags] FILE", validateExample)
 	lf := addLogFlags(fs)
+	delim := addDelimiterFlag(fs, "read")
 	file, log, err := fileCommand(fs, args, stdio, lf)
 	if err != nil {
 		return err
 	}
-	in, err := readInput(file, stdio, nil)
+	in, err := readInput(source{path: file, comma: *delim}, stdio)
 	if err != nil {
 		return err
 	}

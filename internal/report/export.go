@@ -38,13 +38,14 @@ func ExportCSV(w io.Writer, ins []bulk.Integration, opt ExportOptions) error {
 		}
 	}
 	if opt.Kinds {
-		return sheet.WriteExportKinds(w, recs)
+		return sheet.WriteExportKinds(w, recs, opt.Comma)
 	}
-	return sheet.WriteExport(w, recs)
+	return sheet.WriteExport(w, recs, opt.Comma)
 }
 
 // ExportOptions are export's choices of what to write.
 type ExportOptions struct {
 	Secrets bool // write password values (else they are left empty: keep)
 	Kinds   bool // add the option_kind column
+	Comma   rune // the separator (--delimiter); ',' when zero
 }

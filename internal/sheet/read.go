@@ -173,8 +173,9 @@ type pos struct {
 
 // reader holds the state of one Read.
 type reader struct {
-	file string
-	env  func(string) (string, bool)
+	file  string
+	env   func(string) (string, bool)
+	comma rune // the separator
 
 	g  *guard
 	cr *csv.Reader
@@ -227,15 +228,31 @@ type reader struct {
 // reader): Read keeps each valid row in a compact, pointer-free form and builds the []bulk.Row
 // once, at the end.
 func Read(name string, r io.Reader, lookupEnv func(string) (string, bool)) ([]bulk.Row, bulk.Problems, error) {
-	return readLimited(name, r, lookupEnv, MaxRows)
+	return ReadWith(name, r, lookupEnv, Options{})
+}
+
+// Options are Read's settings beyond the file.
+type Options struct {
+	// Comma separates the cells (--delimiter); ',' when zero. A header that is one cell
+	// holding another separator (';', a tab, '|', ',') is a problem naming it: the file was
+	// saved with another separator (Excel's default in many locales is ';').
+	Comma rune
+}
+
+// ReadWith is Read with Options.
+func ReadWith(name string, r io.Reader, lookupEnv func(string) (string, bool), o Options) ([]bulk.Row, bulk.Problems, error) {
+	return readLimited(name, r, lookupEnv, MaxRows, o.Comma)
 }
 
 // readLimited is Read with the row limit as a parameter, for tests.
-func readLimited(name string, r io.Reader, lookupEnv func(string) (string, bool), maxRows int) ([]bulk.Row, bulk.Problems, error) {
+func readLimited(name string, r io.Reader, lookupEnv func(string) (string, bool), maxRows int, comma ...rune) ([]bulk.Row, bulk.Problems, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
-	rd := &reader{file: name, env: lookupEnv, maxRows: maxRows}
+	rd := &reader{file: name, env: lookupEnv, maxRows: maxRows, comma: ','}
+	if len(comma) > 0 && comma[0] != 0 {
+		rd.comma = comma[0]
+	}
 	if err := rd.read(r); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
@@ -260,10 +277,14 @@ func (rd *reader) read(in io.Reader) error {
 	// csv.NewReader uses br as is: it is a *bufio.Reader of at least 4096 bytes.
 	rd.cr = csv.NewReader(br)
 	rd.cr.ReuseRecord = true
+	rd.cr.Comma = rd.comma
 
 	header, err := rd.cr.Read()
 	if err != nil {
 		return rd.headerError(err)
+	}
+	if rd.otherSeparator(header) {
+		return nil // every row would be one cell too: their problems would only repeat it
 	}
 	rd.header(header)
 	rd.setStop()
@@ -369,6 +390,60 @@ func (rd *reader) headerError(err error) error {
 	return nil
 }
 
+// separators are the cell separators a file may have been saved with, and their names.
+var separators = []struct {
+	r    rune
+	name string
+	flag string // as --delimiter takes it in a shell
+}{{',', "commas", "','"}, {';', "semicolons", "';'"}, {'\t', "tabs", "tab"}, {'|', "pipes", "'|'"}}
+
+// otherSeparator reports (as a problem) a header that is one cell holding another separator
+// between column names: the file was saved with that separator.
+func (rd *reader) otherSeparator(h []string) bool {
+	if len(h) != 1 {
+		return false
+	}
+	for _, sep := range separators {
+		if sep.r == rd.comma || !strings.ContainsRune(h[0], sep.r) {
+			continue
+		}
+		known := 0
+		for _, cell := range strings.Split(h[0], string(sep.r)) {
+			if slices.Contains(columns, canonical(cell)) {
+				known++
+			}
+		}
+		if known == 0 {
+			continue
+		}
+		line, _ := rd.cr.FieldPos(0)
+		got, excel, fix := "", "", "pass --delimiter "+sep.flag+`, or save the file as "CSV UTF-8 (Comma delimited)"`
+		for _, s := range separators {
+			if s.r == rd.comma {
+				got = strings.TrimSuffix(s.name, "s")
+			}
+		}
+		if got == "" {
+			got = fmt.Sprintf("%q", rd.comma)
+		}
+		if sep.r == ';' {
+			excel = " (Excel's default in many locales)"
+		}
+		switch {
+		case sep.r == ',':
+			fix = "leave out --delimiter: commas are the default"
+		case rd.comma != ',':
+			fix = "pass --delimiter " + sep.flag
+		}
+		rd.add(bulk.Problem{File: rd.file, Line: line, Msg: fmt.Sprintf(
+			"the header is one column holding %d column names separated by %s: the file is %s-separated%s, "+
+				"not %s-separated; no rows were checked; hint: %s",
+			known, sep.name, strings.TrimSuffix(sep.name, "s"), excel, got, fix)})
+		return true
+	}
+	return false
+}
+
 // canonical maps a header cell to the name it stands for: trimmed, lowercased, spaces and
 // dashes as underscores.
 func canonical(h string) string {
@@ -392,6 +467,8 @@ func (rd *reader) header(h []string) {
 	n := len(rd.problems) + rd.omitted
 	accepted := "accepted columns are " + strings.Join(columns, ", ")
 	unknown := 0
+	absent := rd.absentColumns(h)
+	var meant [numCols]bool // the columns an unknown one was suggested for
 	for j, cellText := range h {
 		line, _ := rd.cr.FieldPos(j)
 		problem := func(column, msg string) {
@@ -413,7 +490,15 @@ func (rd *reader) header(h []string) {
 		case c < 0:
 			unknown++
 			if unknown <= maxUnknown {
-				problem("", fmt.Sprintf("unknown column %s: %s", quote(cellText), accepted))
+				msg := fmt.Sprintf("unknown column %s: %s", quote(cellText), accepted)
+				if s := bulk.Suggest(cellText, absent); len(s) > 0 {
+					msg = fmt.Sprintf("unknown column %s: %s (%s)", quote(cellText),
+						bulk.DidYouMean(cellText, s, strconvQuote), accepted)
+					if len(s) == 1 {
+						meant[slices.Index(columns, s[0])] = true
+					}
+				}
+				problem("", msg)
 			}
 		case rd.col[c] >= 0:
 			problem(name, fmt.Sprintf("column appears twice in the header (columns %d and %d): "+
@@ -427,15 +512,18 @@ func (rd *reader) header(h []string) {
 		rd.add(bulk.Problem{File: rd.file, Line: line,
 			Msg: fmt.Sprintf("... and %d more unknown columns", unknown-maxUnknown)})
 	}
-	if rd.col[cKey] < 0 {
+	// A missing column that an unknown one was suggested for is that one's typo: the "did you
+	// mean" says all there is to say.
+	missing := func(c int) bool { return rd.col[c] < 0 && !meant[c] }
+	if missing(cKey) {
 		rd.add(bulk.Problem{File: rd.file, Line: line,
 			Msg: "header has no option_key column: add it (every row names the option it changes)"})
 	}
-	if rd.col[cID] < 0 && rd.col[cName] < 0 {
+	if missing(cID) && missing(cName) {
 		rd.add(bulk.Problem{File: rd.file, Line: line,
 			Msg: "header has neither an integration_id nor an integration_name column: add one of them"})
 	}
-	if rd.col[cValue] < 0 && rd.col[cPerm] < 0 && rd.col[cAdminOnly] < 0 && rd.col[cUserCanEdit] < 0 {
+	if missing(cValue) && missing(cPerm) && missing(cAdminOnly) && missing(cUserCanEdit) {
 		rd.add(bulk.Problem{File: rd.file, Line: line,
 			Msg: "header has none of value, permission, admin_only, user_can_edit: the file would change nothing"})
 	}
@@ -455,6 +543,25 @@ func (rd *reader) header(h []string) {
 	rd.ck.rows = [][]string{names}
 	rd.seen = newOptions()
 }
+
+// absentColumns lists the accepted columns the header h does not name: what an unknown
+// column may be a typo of.
+func (rd *reader) absentColumns(h []string) []string {
+	named := make(map[string]bool, len(h))
+	for _, cell := range h {
+		named[canonical(cell)] = true
+	}
+	var out []string
+	for _, c := range columns {
+		if !named[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// strconvQuote quotes a suggestion the way problems quote cells.
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // cellProblem checks what every cell must be: not too large, UTF-8, no NUL byte. The message
 // never quotes the cell: it may be a secret.

@@ -331,7 +331,7 @@ func TestReadProblems(t *testing.T) {
 				"a,k2,admin only\n" +
 				"a,k3,lock-hide\n",
 			want: []p{
-				{2, "permission", `unknown permission "lockhide": use lock-hide, lock-show or user-provides`, false},
+				{2, "permission", `unknown permission "lockhide": did you mean lock-hide? use lock-hide, lock-show or user-provides`, false},
 				{3, "permission", `unknown permission "admin only"`, false},
 			},
 			rows: 1,

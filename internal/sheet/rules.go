@@ -120,10 +120,30 @@ func (rd *reader) kind(p *pos, cell string) bulk.Kind {
 	}
 	k, ok := bulk.ParseOptionKind(cell)
 	if !ok {
-		rd.problem(p, cKind, false, "unknown option kind "+quote(cell)+": use text, password, boolean, "+
-			"number, select or multiselect (a select of several choices), or leave it empty for any kind")
+		kinds := make([]string, len(bulk.OptionKinds))
+		for i, k := range bulk.OptionKinds {
+			kinds[i] = string(k)
+		}
+		rd.problem(p, cKind, false, "unknown option kind "+quote(cell)+": "+rd.didYouMean(cell, kinds)+
+			"use text, password, boolean, number, select or multiselect (a select of several choices), "+
+			"or leave it empty for any kind")
 	}
 	return k
+}
+
+// permWords are the permission words a misspelled one is compared with.
+var permWords = []string{bulk.PermLockHide, bulk.PermLockShow, bulk.PermUserProvides}
+
+// didYouMean is "did you mean x? " for a misspelled word of a closed list, or "". Once
+// MaxProblems are recorded the problem is only counted, so no suggestion is looked for.
+func (rd *reader) didYouMean(word string, candidates []string) string {
+	if len(rd.problems) >= MaxProblems {
+		return ""
+	}
+	if s := bulk.DidYouMean(word, candidates, func(s string) string { return s }); s != "" {
+		return s + " "
+	}
+	return ""
 }
 
 // permission reads the permission word, or the two flag columns, not both.
@@ -146,8 +166,8 @@ func (rd *reader) permission(rec *record, p *pos, row *bulk.Row) {
 		row.Permission.UserCanEdit = bulk.Bool{Set: true, Value: f.UserCanEdit}
 		row.PermissionCell = rec.Permission
 	} else {
-		rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+
-			": use lock-hide, lock-show or user-provides")
+		rd.problem(p, cPerm, false, "unknown permission "+quote(rec.Permission)+": "+
+			rd.didYouMean(permCell, permWords)+"use lock-hide, lock-show or user-provides")
 	}
 	if aoCell != "" || uceCell != "" {
 		rd.problem(p, cPerm, false, "row uses both permission and admin_only/user_can_edit: "+
