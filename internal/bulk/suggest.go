@@ -17,28 +17,52 @@ import (
 // short word is not "corrected" into an unrelated one; a word of one or two letters only
 // matches a candidate that differs in case or separators.
 func Suggest(word string, candidates []string) []string {
-	w := fold(word)
-	if w == "" {
-		return nil
-	}
-	limit := max(1, len([]rune(w))/3)
-	if len([]rune(w)) < 3 {
-		limit = 0 // "-x" is no typo of "-v": only a case or separator difference counts
-	}
-	best := limit + 1
-	var out []string
+	return NewSuggester(candidates).Suggest(word)
+}
+
+// Suggester is Suggest over one list of candidates, folded once: for many words against one
+// list (every unknown id of a file against the server's integrations).
+type Suggester struct {
+	cands  []string
+	folded [][]rune
+	// rows of the distance table, reused from word to word
+	prev2, prev, cur []int
+}
+
+// NewSuggester prepares candidates (duplicates are dropped).
+func NewSuggester(candidates []string) *Suggester {
+	s := &Suggester{}
 	seen := map[string]bool{}
 	for _, c := range candidates {
 		if seen[c] {
 			continue
 		}
 		seen[c] = true
-		d := editDistance(w, fold(c), best)
+		s.cands = append(s.cands, c)
+		s.folded = append(s.folded, []rune(fold(c)))
+	}
+	return s
+}
+
+// Suggest is the package's Suggest for word. A Suggester is not safe for concurrent use.
+func (s *Suggester) Suggest(word string) []string {
+	w := []rune(fold(word))
+	if len(w) == 0 {
+		return nil
+	}
+	limit := max(1, len(w)/3)
+	if len(w) < 3 {
+		limit = 0 // "-x" is no typo of "-v": only a case or separator difference counts
+	}
+	best := limit + 1
+	var out []string
+	for i, c := range s.folded {
+		d := s.distance(w, c, best)
 		switch {
 		case d < best:
-			best, out = d, []string{c}
+			best, out = d, []string{s.cands[i]}
 		case d == best:
-			out = append(out, c)
+			out = append(out, s.cands[i])
 		}
 	}
 	if best > limit {
@@ -87,17 +111,17 @@ func fold(s string) string {
 	return b.String()
 }
 
-// editDistance is the optimal-string-alignment distance of a and b, or any number above
-// limit once it is certain to exceed limit. A separator inserted or deleted costs one edit
-// like any letter.
-func editDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
+// distance is the optimal-string-alignment distance of a and b, or any number above limit
+// once it is certain to exceed limit. A separator inserted or deleted costs one edit like any
+// letter.
+func (s *Suggester) distance(ra, rb []rune, limit int) int {
 	if d := len(ra) - len(rb); d > limit || -d > limit {
 		return limit + 1
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	if n := len(rb) + 1; cap(s.cur) < n {
+		s.prev2, s.prev, s.cur = make([]int, n), make([]int, n), make([]int, n)
+	}
+	prev2, prev, cur := s.prev2[:len(rb)+1], s.prev[:len(rb)+1], s.cur[:len(rb)+1]
 	for j := range prev {
 		prev[j] = j
 	}

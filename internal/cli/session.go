@@ -122,6 +122,12 @@ func readState(ctx context.Context, cl *api.Client, ids []string, byName bool, l
 		state, err = cl.Integrations(ctx, false)
 	} else {
 		state, err = cl.ReadIDs(ctx, ids)
+		if err == nil && len(ids) == 1 && len(state) == 0 {
+			// The one id, read alone, is not on the server: the planner suggests the ids it
+			// may be a typo of, which needs the list (read on this path of problems only;
+			// for more ids ReadIDs read the list already).
+			state, err = cl.Integrations(ctx, false)
+		}
 	}
 	if err != nil {
 		return nil, serverError(err)

@@ -77,6 +77,11 @@ type builder struct {
 	// sink, when set, takes the problems of one selector row's options, to be reported
 	// together (see expand).
 	sink *sink
+
+	// ids and names suggest the integration a misspelled id or name meant; memo keeps each
+	// word's answer (see didYouMean).
+	ids, names *bulk.Suggester
+	memo       map[string]string
 }
 
 func newBuilder(file string, state []bulk.Integration) *builder {
@@ -155,6 +160,52 @@ func (b *builder) warn(line int, col, msg string) {
 	b.problems = append(b.problems, bulk.Problem{File: b.file, Line: line, Column: col, Msg: msg, Warning: true})
 }
 
+// didYouMean is " did you mean ...?" for word among the server's integration ids or names
+// (of the suggester s, built on first use), or "". A garbage file stays fast: only the first
+// MaxProblems problems get a suggestion (the rest are only counted), and each word is
+// looked up once.
+func (b *builder) didYouMean(s **bulk.Suggester, kind, word string, candidates func() []string) string {
+	if len(b.problems) >= MaxProblems {
+		return ""
+	}
+	key := kind + "\x00" + word
+	if v, ok := b.memo[key]; ok {
+		return v
+	}
+	if *s == nil {
+		*s = bulk.NewSuggester(candidates())
+	}
+	v := ""
+	if got := (*s).Suggest(word); len(got) > 0 {
+		q := make([]string, len(got))
+		for i, c := range got {
+			q[i] = fmt.Sprintf("%q", c)
+		}
+		v = "did you mean " + strings.Join(q, " or ") + "?"
+	}
+	if b.memo == nil {
+		b.memo = map[string]string{}
+	}
+	b.memo[key] = v
+	return v
+}
+
+func (b *builder) idList() []string {
+	out := make([]string, len(b.state))
+	for i, in := range b.state {
+		out[i] = in.ID
+	}
+	return out
+}
+
+func (b *builder) nameList() []string {
+	out := make([]string, len(b.state))
+	for i, in := range b.state {
+		out[i] = in.Name
+	}
+	return out
+}
+
 // resolve finds the row's integration by id (checking the name when both are given) or by a
 // name that must match exactly one integration.
 func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
@@ -164,6 +215,8 @@ func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
 			msg := fmt.Sprintf("no integration %s on the server", r.IntegrationID)
 			if cands := b.byName[strings.ToLower(r.IntegrationName)]; r.IntegrationName != "" && len(cands) > 0 {
 				msg += fmt.Sprintf("; integrations named %q: %s", r.IntegrationName, ids(cands))
+			} else if dym := b.didYouMean(&b.ids, "id", r.IntegrationID, b.idList); dym != "" {
+				msg += ": " + dym + " (ids: 'polarity-bulk describe' lists them)"
 			} else {
 				msg += ": check the id with 'polarity-bulk export', or use integration_name"
 			}
@@ -181,6 +234,10 @@ func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
 	case 1:
 		return cands[0], true
 	case 0:
+		if dym := b.didYouMean(&b.names, "name", r.IntegrationName, b.nameList); dym != "" {
+			b.fail(r.Line, "integration_name", fmt.Sprintf("no integration is named %q on the server: %s", r.IntegrationName, dym))
+			break
+		}
 		b.fail(r.Line, "integration_name", fmt.Sprintf("no integration is named %q on the server: check the name with 'polarity-bulk export'", r.IntegrationName))
 	default:
 		b.fail(r.Line, "integration_name", fmt.Sprintf("%d integrations are named %q: %s; use integration_id to pick one, or integration_name %s%s to change all of them", len(cands), r.IntegrationName, ids(cands), bulk.GlobPrefix, globQuote(r.IntegrationName)))
@@ -192,7 +249,7 @@ func (b *builder) resolve(r bulk.Row) (*bulk.Integration, bool) {
 func (b *builder) change(in *bulk.Integration, r bulk.Row) (bulk.Change, bool) {
 	opt, ok := in.Option(r.Key)
 	if !ok {
-		b.fail(r.Line, "option_key", unknownKey(in, r.Key))
+		b.fail(r.Line, "option_key", unknownKey(in, r.Key, len(b.problems) < MaxProblems))
 		return bulk.Change{}, false
 	}
 	if r.OptionKind != "" && opt.ColumnKind() != r.OptionKind {
@@ -284,7 +341,9 @@ func displays(opt bulk.Option, want json.RawMessage, sensitive bool) (before, af
 	return before, after
 }
 
-func unknownKey(in *bulk.Integration, key string) string {
+// unknownKey words an option key the integration lacks: a case-only difference first, else
+// (when suggest: the problem will be shown) the keys within a few typos, else its keys.
+func unknownKey(in *bulk.Integration, key string, suggest bool) string {
 	for _, o := range in.Options {
 		if strings.EqualFold(o.Key, key) {
 			return fmt.Sprintf("integration %s has no option %q: did you mean %q? (keys are case-sensitive)", in.ID, key, o.Key)
@@ -293,6 +352,11 @@ func unknownKey(in *bulk.Integration, key string) string {
 	all := make([]string, len(in.Options))
 	for i, o := range in.Options {
 		all[i] = o.Key
+	}
+	if suggest {
+		if dym := bulk.DidYouMean(key, all, strconv.Quote); dym != "" {
+			return fmt.Sprintf("integration %s has no option %q: %s (its options are %s)", in.ID, key, dym, strings.Join(all, ", "))
+		}
 	}
 	return fmt.Sprintf("integration %s has no option %q: its options are %s", in.ID, key, strings.Join(all, ", "))
 }
