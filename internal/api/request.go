@@ -549,13 +549,9 @@ func sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, d, 
 
 // await waits until wake is signalled (nil), or ends as sleep does.
 func await(ctx context.Context, wake <-chan struct{}) error {
-	var stop <-chan struct{}
-	w, _ := ctx.Value(waitKey{}).(context.Context)
-	if w != nil {
-		if err := w.Err(); err != nil {
-			return err
-		}
-		stop = w.Done()
+	w, stop, err := waitSignal(ctx)
+	if err != nil {
+		return err
 	}
 	select {
 	case <-wake:
@@ -569,13 +565,9 @@ func await(ctx context.Context, wake <-chan struct{}) error {
 
 // sleepOr is sleep that also ends, without an error, as soon as wake is closed.
 func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
-	var stop <-chan struct{}
-	w, _ := ctx.Value(waitKey{}).(context.Context)
-	if w != nil {
-		if err := w.Err(); err != nil {
-			return err
-		}
-		stop = w.Done()
+	w, stop, err := waitSignal(ctx)
+	if err != nil {
+		return err
 	}
 	if d <= 0 {
 		return ctx.Err()
@@ -592,6 +584,19 @@ func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	case <-stop:
 		return w.Err()
 	}
+}
+
+// waitSignal is the wait signal KeepInFlight put in ctx, if any, and its Done channel (nil,
+// which never fires, without one); err is its error when it has already ended.
+func waitSignal(ctx context.Context) (w context.Context, stop <-chan struct{}, err error) {
+	w, _ = ctx.Value(waitKey{}).(context.Context)
+	if w == nil {
+		return nil, nil, nil
+	}
+	if err := w.Err(); err != nil {
+		return nil, nil, err
+	}
+	return w, w.Done(), nil
 }
 
 // statusError turns a non-2xx answer into an *Error.
