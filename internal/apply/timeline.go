@@ -60,24 +60,8 @@ func (r *Timeline) offset(t time.Time) time.Duration { return max(0, t.Sub(r.sta
 func (r *Timeline) Observe(a api.Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b := bulk.Bucket{LatencyMin: a.Latency, LatencyMax: a.Latency, LatencySum: a.Latency}
-	switch s := a.Status; {
-	case s == 0:
-		b.NoAnswer = 1
-	case s >= 200 && s <= 299:
-		b.OK = 1
-	case s == 429:
-		b.Throttled = 1
-	case s >= 500:
-		b.ServerError = 1
-	default:
-		b.ClientError = 1
-	}
-	if a.N > 1 {
-		b.Retries = 1
-	}
 	i := r.index(r.offset(a.Start))
-	r.buckets[i].Add(b)
+	r.buckets[i].Add(bulk.AttemptBucket(a.Status, a.Latency, a.N))
 	if a.RetryAfter > 0 {
 		from := r.offset(a.Start.Add(a.Latency))
 		r.addPause(bulk.Span{From: from, To: from + a.RetryAfter})

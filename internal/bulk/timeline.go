@@ -38,6 +38,28 @@ type Bucket struct {
 	LatencyMin, LatencyMax, LatencySum time.Duration
 }
 
+// AttemptBucket is the bucket of one HTTP attempt: its outcome by status (0: no answer, a
+// timeout or a network error), its latency, and whether it was a retry (attempt counts from 1).
+func AttemptBucket(status int, latency time.Duration, attempt int) Bucket {
+	b := Bucket{LatencyMin: latency, LatencyMax: latency, LatencySum: latency}
+	switch s := status; {
+	case s == 0:
+		b.NoAnswer = 1
+	case s >= 200 && s <= 299:
+		b.OK = 1
+	case s == 429:
+		b.Throttled = 1
+	case s >= 500:
+		b.ServerError = 1
+	default:
+		b.ClientError = 1
+	}
+	if attempt > 1 {
+		b.Retries = 1
+	}
+	return b
+}
+
 // Attempts is the number of attempts in the bucket.
 func (b Bucket) Attempts() int {
 	return b.OK + b.ClientError + b.Throttled + b.ServerError + b.NoAnswer

@@ -32,22 +32,7 @@ func newTestRecorder(start time.Time, rate float64) *testRecorder {
 }
 
 func (r *testRecorder) Observe(a api.Attempt) {
-	b := bulk.Bucket{LatencyMin: a.Latency, LatencyMax: a.Latency, LatencySum: a.Latency}
-	switch s := a.Status; {
-	case s == 0:
-		b.NoAnswer = 1
-	case s < 300:
-		b.OK = 1
-	case s == 429:
-		b.Throttled = 1
-	case s >= 500:
-		b.ServerError = 1
-	default:
-		b.ClientError = 1
-	}
-	if a.N > 1 {
-		b.Retries = 1
-	}
+	b := bulk.AttemptBucket(a.Status, a.Latency, a.N)
 	at := max(0, a.Start.Sub(r.tl.Start)) / r.tl.Width * r.tl.Width
 	i, ok := r.idx[at]
 	if !ok {
