@@ -262,11 +262,9 @@ func rolloutOutcome(stdio Stdio, out apply.Outcome, atomic, interrupted bool, di
 	}
 	switch {
 	case out.RolledBack:
-		restored, failedRB := 0, 0
+		ints, _ := bulk.Count(out.Results)
+		restored, failedRB := ints.RolledBack, 0
 		for _, r := range out.Results {
-			if r.Status == bulk.StatusRolledBack {
-				restored++
-			}
 			for _, o := range r.Options {
 				if o.Rollback != "" {
 					fmt.Fprintf(stdio.Err, "rollback: %s option %s: %s\n", r.ID, o.Key, o.Rollback)
