@@ -439,12 +439,7 @@ func (b *builder) ties(r bulk.Row, ties map[int]*tie) {
 	}
 }
 
-func options(n int) string {
-	if n == 1 {
-		return "1 option"
-	}
-	return strconv.Itoa(n) + " options"
-}
+func options(n int) string { return strconv.Itoa(n) + " " + bulk.Plural(n, "option", "options") }
 
 // rankText says what two rows of one rank have in common.
 func rankText(k rank) string {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -234,17 +233,8 @@ func counts(t bulk.Tally) []htmlCount {
 	return c
 }
 
-func optionLines(o ResultOption) string {
-	ls := append([]int{o.Line}, o.MergedLines...)
-	parts := make([]string, len(ls))
-	for i, l := range ls {
-		parts[i] = strconv.Itoa(l)
-	}
-	if len(ls) == 1 {
-		return "line " + parts[0]
-	}
-	return "lines " + strings.Join(parts, ", ")
-}
+// optionLines says "line 4" or "lines 4, 9": the option's line, then the lines merged into it.
+func optionLines(o ResultOption) string { return linesText(append([]int{o.Line}, o.MergedLines...)) }
 
 // stamp formats a time for the page, in UTC.
 func stamp(t time.Time) string {

@@ -38,10 +38,7 @@ func ProbeText(w io.Writer, r probe.Report) error {
 		for i, f := range probs {
 			names[i] = f.Check
 		}
-		them := "them"
-		if len(probs) == 1 {
-			them = "it"
-		}
+		them := bulk.Plural(len(probs), "it", "them")
 		fmt.Fprintf(&b, "Result: %s (%s): fix %s before plan or apply.\n", itoa(len(probs))+" "+bulk.Plural(len(probs), "problem", "problems"), strings.Join(names, ", "), them)
 	}
 	_, err := io.WriteString(w, b.String())
