@@ -33,4 +33,7 @@ ls -1 "$report"
 printf '\n%s\n' "--- $report/summary.md ---"
 cat "$report/summary.md"
 printf '\nOpen %s/report.html in a browser for the timeline and the table of integrations.\n' "$report"
-printf 'Roll back with: polarity-bulk apply %s/backup.csv\n' "$report"
+# apply asks on a terminal; without one (CI, a pipe) it needs --yes, so the hint says it.
+yes=
+if ! { [ -t 0 ] && [ -t 2 ]; }; then yes=' --yes'; fi
+printf 'Roll back with: polarity-bulk apply %s/backup.csv%s\n' "$report" "$yes"

@@ -48,6 +48,10 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
+		// -update rewrites the files a script compares with "cmp stdout FILE" from what the
+		// binary printed, as it does the renderers' golden files: read the diff before
+		// committing it.
+		UpdateScripts: testkit.Updating(),
 		Setup: func(env *testscript.Env) error {
 			fix, err := fake.LoadFixture(fixture)
 			if err != nil {

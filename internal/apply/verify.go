@@ -1,6 +1,8 @@
 package apply
 
 import (
+	"strings"
+
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/plan"
 )
@@ -29,7 +31,7 @@ func Verify(results []bulk.Result, state map[string]bulk.Integration) {
 			o.Verified = verification(in, o.Change)
 			if o.Verified == bulk.VerifyMismatch {
 				o.Status = bulk.StatusFailed
-				o.Error = "verification failed: reading the option back after the PATCH shows a different value or permission"
+				o.Error = "read back different after the PATCH: " + mismatch(in, o.Change) + "; another writer may have changed it since"
 				r.Status = bulk.StatusFailed
 				r.Error = "verification failed for option " + o.Key
 			}
@@ -50,4 +52,28 @@ func verification(in bulk.Integration, c bulk.Change) bulk.Verification {
 		return bulk.VerifyOK
 	}
 	return bulk.VerifyMismatch
+}
+
+// mismatch says how an option read back differs from what was sent: the option missing, its
+// permission, its value; a sensitive value shows as (sensitive) whatever it is.
+func mismatch(in bulk.Integration, c bulk.Change) string {
+	opt, ok := in.Option(c.Key)
+	if !ok {
+		return "the integration no longer has option " + c.Key
+	}
+	var parts []string
+	if opt.Permission != c.AfterPermission {
+		parts = append(parts, "permission sent "+c.AfterPermission.String()+", the server holds "+opt.Permission.String())
+	}
+	if c.Send.Present() && opt.Readable && !plan.Equal(opt, opt.Value, c.Send.Bytes()) {
+		sent, held := bulk.SensitiveText, bulk.SensitiveText
+		if !c.Sensitive && !opt.Sensitive() {
+			sent, held = plan.Display(opt, c.Send.Bytes()), plan.Display(opt, opt.Value)
+		}
+		parts = append(parts, "value sent "+sent+", the server holds "+held)
+	}
+	if len(parts) == 0 {
+		return "the option differs"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -45,7 +45,7 @@ type applyFlags struct {
 	reportDir     string
 	resume        string
 	backupSecrets bool
-	noColor       bool
+	view          *viewFlags
 	// allowUnverified lets a resume or a saved plan go on when the ${NAME} values cannot be
 	// compared with the ones it used (another credential, or no digests recorded).
 	allowUnverified bool
@@ -112,7 +112,7 @@ func (c *applyCmd) close() {
 func (c *applyCmd) parse(args []string) error {
 	fs := newFlagSet(c.stdio, "apply", "apply [flags] FILE | apply --plan plan.json [flags]", applyExample)
 	f := &c.f
-	f.conn, f.log = addConnFlags(fs), addLogFlags(fs)
+	f.conn, f.log, f.view = addConnFlags(fs), addLogFlags(fs), addViewFlags(fs)
 	fs.BoolVar(&f.yes, "yes", false, "apply without asking (required without a terminal)")
 	fs.StringVar(&f.planFile, "plan", "", "apply exactly this reviewed `plan.json`; refuses if the CSV or the server changed since")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "PATCH requests in flight at once")
@@ -121,7 +121,6 @@ func (c *applyCmd) parse(args []string) error {
 	fs.StringVar(&f.reportDir, "report-dir", "", "write the report to `DIR` (default reports/<UTC timestamp>/)")
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted or partly failed run whose report is in `DIR`; nothing it applied is sent again")
 	fs.BoolVar(&f.backupSecrets, "backup-secrets", false, "keep previous sensitive values in backup.csv (the file is then mode 0600)")
-	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified-values", false, "with --resume or --plan: go on when the ${NAME} values cannot be compared with the ones the run or plan used (it was made with another API key or password); values that differ are still refused")
 	fs.BoolVar(&f.allowVersion, "allow-version-mismatch", false, "with --plan: apply a plan made by another version of polarity-bulk (the CSV and the server are still checked)")
 	addStageFlags(fs, &f.stage)
@@ -302,7 +301,7 @@ func (c *applyCmd) checkRecords(s *session) error {
 // show prints the plan and what a resume leaves out, then asks for confirmation unless --yes.
 func (c *applyCmd) show(ctx context.Context) error {
 	out := c.stdio.Out
-	if err := report.PlanText(out, report.NewPlanFile(report.PlanMeta{}, c.s.plan), color(c.stdio, out, c.f.noColor)); err != nil {
+	if err := report.PlanText(out, report.NewPlanFile(report.PlanMeta{}, c.s.plan), c.f.view.options(c.stdio, out)); err != nil {
 		return err
 	}
 	inDoubt, toSend := 0, 0
@@ -411,8 +410,9 @@ func (c *applyCmd) run(ctx context.Context) error {
 	}
 	run.Timelines = append(run.Timelines, c.timeline.Snapshot(run.Finished))
 	run.Pace = keepPace(s, c.stdio, c.log)
-	reportErr := report.WriteDir(c.dir, run, c.f.backupSecrets)
-	return summarize(c.stdio, run, c.dir, reportErr, journalErr)
+	v := report.NewResults(run) // once: the report's files and the outcome below render it
+	reportErr := report.WriteDir(c.dir, v, c.f.backupSecrets)
+	return summarize(c.stdio, v, c.dir, reportErr, journalErr)
 }
 
 // isDir reports whether path is an existing directory.
@@ -566,9 +566,9 @@ func checkReviewed(pf report.PlanFile, s *session) error {
 	if !sameServer(pf.Server, s.server) {
 		stale = append(stale, fmt.Sprintf("the plan was made against %s, not %s", pf.Server, s.server))
 	}
-	now := map[string]bulk.Target{}
-	for _, t := range s.plan.Targets {
-		now[t.ID] = t
+	now := map[string]report.PlanIntegration{}
+	for _, it := range report.NewPlanFile(report.PlanMeta{}, s.plan).Integrations {
+		now[it.ID] = it
 	}
 	for _, it := range pf.Integrations {
 		t, ok := now[it.ID]
@@ -576,7 +576,11 @@ func checkReviewed(pf report.PlanFile, s *session) error {
 		case !ok:
 			stale = append(stale, fmt.Sprintf("integration %s is no longer in the plan", it.ID))
 		case t.Fingerprint != it.Fingerprint:
-			stale = append(stale, fmt.Sprintf("integration %s (%s) changed on the server since the plan was made", it.ID, it.Name))
+			msg := fmt.Sprintf("integration %s (%s) changed on the server since the plan was made", it.ID, it.Name)
+			if moved := report.Moved(it, t); len(moved) > 0 {
+				msg += ":\n      " + strings.Join(moved, "\n      ")
+			}
+			stale = append(stale, msg)
 		}
 		delete(now, it.ID)
 	}
@@ -643,15 +647,12 @@ func (f applyFlags) record(fs *flag.FlagSet) map[string]string {
 // summarize prints the outcome and maps it to the exit code. A report that could not be
 // written, or a journal that could not keep up, is said plainly, with a hint that is true of
 // what the directory holds.
-func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr error) error {
-	n, _ := bulk.Count(run.Results)
-	rolledBack := ""
-	if n.RolledBack > 0 {
-		rolledBack = fmt.Sprintf(", %d rolled back", n.RolledBack)
+func summarize(stdio Stdio, v *report.Results, dir string, reportErr, journalErr error) error {
+	n := v.Totals.Integrations
+	if err := report.Totals(stdio.Out, v, dir); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdio.Out, "\n%d applied, %d unchanged, %d failed, %d not attempted%s\nreport: %s\n",
-		n.Applied, n.Unchanged, n.Failed, n.NotAttempted, rolledBack, dir)
-	paceSummary(stdio, run)
+	paceSummary(stdio, v)
 	resume := "'polarity-bulk apply --resume " + dir + " --yes'"
 	switch {
 	case reportErr != nil && journalErr == nil:
@@ -666,26 +667,16 @@ func summarize(stdio Stdio, run report.Run, dir string, reportErr, journalErr er
 		fmt.Fprintf(stdio.Err, "polarity-bulk: warning: the journal could not be written: %v\nhint: the report in %s is complete; a --resume of this run would send again the integrations whose outcome the journal lacks (the same values)\n",
 			journalErr, dir)
 	}
+	if err := report.Failures(stdio.Err, v, dir); err != nil {
+		return err
+	}
 	switch {
-	case run.Interrupted:
+	case v.Interrupted:
 		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
 			n.NotAttempted, bulk.Plural(n.NotAttempted, "integration was", "integrations were"), resume)
 		return errShown{ExitInterrupted}
-	case n.RolledBack > 0:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: the run was rolled back: %d %s rolled back, %d failed (see %s)\nhint: fix the cause, then apply %s (it holds every row not in place now), or the file again as a new run\n",
-			n.RolledBack, bulk.Plural(n.RolledBack, "integration", "integrations"), n.Failed,
-			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"))
-		return errShown{ExitFailure}
-	case n.Failed == 0 && n.NotAttempted > 0:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s not attempted (see %s)\nhint: continue with --resume %s, or apply %s\n",
-			n.NotAttempted, bulk.Plural(n.NotAttempted, "integration was", "integrations were"),
-			filepath.Join(dir, "results.csv"), dir, filepath.Join(dir, "failed.csv"))
-		return errShown{ExitFailure}
-	case n.Failed > 0 || n.NotAttempted > 0:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: %d %s failed (see %s)\nhint: fix %s and apply it, or continue with --resume %s\n",
-			n.Failed, bulk.Plural(n.Failed, "integration", "integrations"),
-			filepath.Join(dir, "results.csv"), filepath.Join(dir, "failed.csv"), dir)
-		return errShown{ExitFailure}
+	case n.Failed > 0 || n.NotAttempted > 0 || n.RolledBack > 0:
+		return errShown{ExitFailure} // Failures said which, why, and what to do
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func commands() []command {
 		{"export", "write the server's current options as a CSV file", runExport},
 		{"describe", "show integrations' options: keys, kinds, choices, permissions (no values)", runDescribe},
 		{"probe", "first contact with a server: what works, and the shapes of its answers", runProbe},
-		{"show", "render a saved report: show DIR --html (re)writes its report.html", runShow},
+		{"show", "print a saved plan.json or report directory as plan and apply did; --html redraws report.html (no server)", runShow},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
 	"github.com/polarity-bulk/polarity-bulk/internal/pace"
+	"github.com/polarity-bulk/polarity-bulk/internal/report"
 	"github.com/polarity-bulk/polarity-bulk/internal/secret"
 	"github.com/polarity-bulk/polarity-bulk/internal/sheet"
 )
@@ -45,6 +46,24 @@ type logFlags struct {
 	verbose countFlag
 	format  string
 	level   slog.LevelVar // the logger's level, lowered while the progress bar is on screen
+}
+
+// viewFlags say how a plan is shown on stdout (plan, apply, show).
+type viewFlags struct {
+	noColor, expand, showUnchanged bool
+}
+
+func addViewFlags(fs *flag.FlagSet) *viewFlags {
+	v := &viewFlags{}
+	fs.BoolVar(&v.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
+	fs.BoolVar(&v.expand, "expand", false, "one block per integration: do not group the same change made on 3 or more integrations")
+	fs.BoolVar(&v.showUnchanged, "show-unchanged", false, "list the integrations with nothing to change (by default they are counted)")
+	return v
+}
+
+// options are the text plan's layout for w.
+func (v *viewFlags) options(stdio Stdio, w io.Writer) report.TextOptions {
+	return report.TextOptions{Color: color(stdio, w, v.noColor), Expand: v.expand, ShowUnchanged: v.showUnchanged}
 }
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {

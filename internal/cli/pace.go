@@ -43,9 +43,9 @@ func keepPace(s *session, stdio Stdio, log *slog.Logger) *report.Pace {
 
 // paceSummary says on the console how the run was paced when that is news: what --rate auto
 // found, or that a fixed rate was the bottleneck (once, at the end).
-func paceSummary(stdio Stdio, run report.Run) {
-	p := run.Pace
-	if p == nil || run.Interrupted {
+func paceSummary(stdio Stdio, v *report.Results) {
+	p := v.Pace
+	if p == nil || v.Interrupted {
 		return
 	}
 	switch {

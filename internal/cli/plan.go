@@ -23,18 +23,17 @@ type planFlags struct {
 	out      string
 	markdown string
 	detailed bool
-	noColor  bool
+	view     *viewFlags
 	conn     *connFlags
 	log      *logFlags
 }
 
 func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "plan", "plan [flags] FILE", planExample)
-	f := planFlags{conn: addConnFlags(fs), log: addLogFlags(fs)}
+	f := planFlags{conn: addConnFlags(fs), log: addLogFlags(fs), view: addViewFlags(fs)}
 	fs.StringVar(&f.out, "out", "", "write the machine-readable plan to `plan.json` (for apply --plan)")
 	fs.StringVar(&f.markdown, "markdown", "", "write a Markdown summary to `plan.md`, sized for a pull-request comment")
 	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes")
-	fs.BoolVar(&f.noColor, "no-color", false, "no colour in the diff (also: NO_COLOR set)")
 	delim := addDelimiterFlag(fs, "read")
 	file, log, err := fileCommand(fs, args, stdio, f.log)
 	if err != nil {
@@ -56,7 +55,7 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 		meta.ValueDigests = &d
 	}
 	view := report.NewPlanFile(meta, s.plan) // what every output below renders
-	if err := report.PlanText(stdio.Out, view, color(stdio, stdio.Out, f.noColor)); err != nil {
+	if err := report.PlanText(stdio.Out, view, f.view.options(stdio, stdio.Out)); err != nil {
 		return err
 	}
 	if f.out != "" {
@@ -67,12 +66,12 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 		fmt.Fprintf(stdio.Err, "plan written to %s: apply it with 'polarity-bulk apply --plan %s'\n", f.out, f.out)
 	}
 	if f.markdown != "" {
-		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
+		if err := report.WriteFile(f.markdown, 0o644, func(w io.Writer) error { return report.PlanMarkdown(w, view, f.view.expand) }); err != nil {
 			return failure("", fmt.Errorf("write markdown plan: %w", err))
 		}
 		log.Info("wrote markdown plan", "file", f.markdown)
 	}
-	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, view) }); err != nil {
+	if err := appendStepSummary(stdio, func(w io.Writer) error { return report.PlanMarkdown(w, view, f.view.expand) }); err != nil {
 		return err
 	}
 	if f.detailed && s.plan.Count().Changed > 0 {

@@ -299,9 +299,37 @@ func TestAtomicRollsBack(t *testing.T) {
 		!strings.Contains(r.stderr, "polarity-bulk: rolled back 5 integrations (--atomic)") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
+	// The outcome on stderr (issue 16): the failure that stopped the run with its reason, the
+	// rolled-back integrations, and a hint that does not offer --resume (it would take them
+	// for done).
+	for _, want := range []string{
+		"polarity-bulk: 1 integration failed:\n  " + fix.Integrations[4].ID,
+		"polarity-bulk: the run was rolled back (--atomic): 5 integrations are back to their state before the run: ",
+		"hint: fix the cause, then apply rep/failed.csv (it holds every row not in place now), or the file again as a new run; --resume would not send the rolled-back integrations again",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "apply --resume") {
+		t.Errorf("stderr offers --resume after a rollback:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "0 applied, 0 unchanged, 1 failed, 0 not attempted, 5 rolled back\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
 	summary, _ := os.ReadFile(filepath.Join("rep", "summary.md"))
 	if !strings.Contains(string(summary), "`--atomic` rolled the run back. Still as the run set them:") || !strings.Contains(string(summary), "`apiKey`: not restorable") {
 		t.Errorf("summary.md:\n%s", summary)
+	}
+	// summary.md: the waves, and the rolled-back integrations one row each, with the columns
+	// their heading names.
+	for _, want := range []string{"#### Waves\n", "| 3 | 2 | 1 | failed |", "#### Rolled back (5)\n\n| integration | rows | HTTP | attempts | error |\n"} {
+		if !strings.Contains(string(summary), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, summary)
+		}
+	}
+	if !strings.Contains(string(summary), "| rolled back (--atomic) |") {
+		t.Errorf("summary.md's rolled-back rows lack their error column:\n%s", summary)
 	}
 	if strings.Contains(r.stdout+r.stderr+string(summary), env["NEW_KEY"]) {
 		t.Error("the new key is on the console or in summary.md")

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,32 +14,109 @@ import (
 	"github.com/polarity-bulk/polarity-bulk/internal/report"
 )
 
-const showExample = `Renders a saved report without contacting any server. With --html it (re)writes report.html
-in the report directory that 'apply' wrote, from its results.json and timeline.json: the page
-to open after a rollout or attach to a change ticket (self-contained, prints well).
+const showExample = `Renders a saved plan or report without contacting any server; nothing is sent.
 
-Example:
+A plan.json (plan --out) prints exactly as 'plan' printed it, or with --markdown as the
+pull-request summary (plan.md). A report directory (or its results.json) prints the run's
+outcome and its failures as 'apply' printed them. With --html, show (re)writes the report
+directory's report.html from its results.json and timeline.json: the page to open after a
+rollout or attach to a change ticket (self-contained, prints well).
+
+Examples:
+  polarity-bulk show plan.json
+  polarity-bulk show plan.json --markdown >> "$GITHUB_STEP_SUMMARY"
+  polarity-bulk show reports/rollout-1
   polarity-bulk show reports/rollout-1 --html`
 
+// maxShown caps what show reads of a file: a plan or results file of 100,000 integrations is
+// far below it.
+const maxShown = 256 << 20
+
 func runShow(ctx context.Context, args []string, stdio Stdio) error {
-	fs := newFlagSet(stdio, "show", "show DIR --html", showExample)
+	fs := newFlagSet(stdio, "show", "show [flags] plan.json | DIR", showExample)
+	view := addViewFlags(fs)
+	markdown := fs.Bool("markdown", false, "print a plan as the Markdown summary plan.md holds (for a pull request or a step summary)")
 	html := fs.Bool("html", false, "(re)write DIR/report.html from DIR/results.json and DIR/timeline.json")
 	pos, err := parse(fs, args, stdio)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		if len(pos) == 0 {
+	if *html {
+		switch len(pos) {
+		case 0:
 			return usageError("give the report directory apply wrote: polarity-bulk show reports/rollout-1 --html", "show: missing DIR")
+		case 1:
+			return showHTML(stdio, pos[0])
 		}
 		return usageError("give one report directory", "show: too many arguments: %v", pos)
 	}
-	dir := pos[0]
-	if !*html {
-		return usageError("'polarity-bulk show "+dir+" --html' (re)writes "+filepath.Join(dir, report.HTMLFile)+" from the report's results.json and timeline.json",
-			"show %s: nothing to do without --html", dir)
+	if len(pos) != 1 {
+		return usageError("give one plan.json or one report directory: polarity-bulk show plan.json", "show: want one FILE or DIR, got %d", len(pos))
 	}
-	return showHTML(stdio, dir)
+	path := pos[0]
+	data, err := readShown(path)
+	if err != nil {
+		return err
+	}
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	_ = json.Unmarshal(data, &head) // a file that is not JSON is refused by the readers below
+	switch {
+	case head.Kind == report.KindResults:
+		if *markdown {
+			return usageError("--markdown renders a plan; a report directory has its summary.md", "show %s: --markdown is for plan.json", path)
+		}
+		v, err := report.ReadResults(bytes.NewReader(data))
+		if err != nil {
+			return usageError("give the report directory apply wrote, or its results.json", "show %s: %v", path, err)
+		}
+		dir := path
+		if filepath.Base(path) == report.ResultsJSONFile {
+			dir = filepath.Dir(path)
+		}
+		if err := report.Totals(stdio.Out, v, dir); err != nil {
+			return err
+		}
+		// What apply said on both streams, here on stdout: it is what was asked for.
+		both := stdio
+		both.Err = stdio.Out
+		paceSummary(both, v)
+		return report.Failures(stdio.Out, v, dir)
+	}
+	pf, err := report.ReadPlan(bytes.NewReader(data))
+	if err != nil {
+		return usageError("give the plan.json written by 'polarity-bulk plan --out', or a report directory", "show %s: %v", path, err)
+	}
+	if *markdown {
+		return report.PlanMarkdown(stdio.Out, pf, view.expand)
+	}
+	return report.PlanText(stdio.Out, pf, view.options(stdio, stdio.Out))
+}
+
+// readShown reads a plan or results file, or a report directory's results.json. A path that
+// is not a regular file (a pipe that would block, a device) is refused.
+func readShown(path string) ([]byte, error) {
+	const hint = "give a plan.json written by 'polarity-bulk plan --out', or a report directory written by apply"
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, report.ResultsJSONFile)
+	}
+	f, err := report.OpenInput(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usageError(hint, "show: %s does not exist", path)
+	case err != nil:
+		return nil, usageError(hint, "show: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxShown+1))
+	if err != nil {
+		return nil, failure("", fmt.Errorf("show: read %s: %w", path, err))
+	}
+	if len(data) > maxShown {
+		return nil, usageError(hint, "show: %s is over %d MiB: not a plan or results file", path, maxShown>>20)
+	}
+	return data, nil
 }
 
 // showHTML rewrites dir's report.html.

@@ -14,7 +14,7 @@ func BenchmarkPlanText(b *testing.B) {
 	p := bigPlan(1000, 10)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := PlanText(io.Discard, NewPlanFile(PlanMeta{}, p), true); err != nil {
+		if err := PlanText(io.Discard, NewPlanFile(PlanMeta{}, p), TextOptions{Color: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -34,7 +34,7 @@ func BenchmarkPlanMarkdown(b *testing.B) {
 	p, m := bigPlan(1000, 10), planMeta()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := PlanMarkdown(io.Discard, NewPlanFile(m, p)); err != nil {
+		if err := PlanMarkdown(io.Discard, NewPlanFile(m, p), false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -65,7 +65,7 @@ func BenchmarkWriteDir(b *testing.B) {
 	dir := b.TempDir()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := WriteDir(dir, r, false); err != nil {
+		if err := WriteDir(dir, NewResults(r), false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -115,7 +115,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, pg := range pages {
 		t.Run(pg.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := WriteDir(dir, pg.run, false); err != nil {
+			if err := WriteDir(dir, NewResults(pg.run), false); err != nil {
 				t.Fatal(err)
 			}
 			url := "file://" + filepath.ToSlash(filepath.Join(dir, HTMLFile))

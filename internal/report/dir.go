@@ -119,13 +119,14 @@ func OpenInput(path string) (*os.File, error) {
 	return onlyRegular(os.OpenFile(path, os.O_RDONLY|nonBlock, 0))
 }
 
-// WriteDir writes the files of the report directory into dir, creating it (mode 0755)
-// when needed. Every file is rendered first, so a rendering error writes nothing; then each is
+// WriteDir writes the files of the report directory into dir, each rendered from v (made once
+// by NewResults), creating dir (mode 0755) when needed. Every file is rendered first, so a
+// rendering error writes nothing; then each is
 // written to a temporary name in dir, synced and renamed over its final name, so no file is
 // ever half-written and an older report's file is replaced whole or not at all. A file that
 // cannot be written does not stop the others: the errors are joined. backup.csv is mode 0600
 // when backupSecrets is true (it may hold secrets), the others 0644.
-func WriteDir(dir string, r Run, backupSecrets bool) error {
+func WriteDir(dir string, v *Results, backupSecrets bool) error {
 	type file struct {
 		name   string
 		render func(io.Writer) error
@@ -135,7 +136,6 @@ func WriteDir(dir string, r Run, backupSecrets bool) error {
 	if backupSecrets {
 		backupMode = 0o600
 	}
-	v := NewResults(r) // once; every file is rendered from it
 	files := []file{
 		{ResultsJSONFile, func(w io.Writer) error { return ResultsJSON(w, v) }, 0o644},
 		{ResultsCSVFile, func(w io.Writer) error { return ResultsCSV(w, v) }, 0o644},

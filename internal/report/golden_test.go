@@ -30,16 +30,27 @@ func renderers() []struct {
 		file   string
 		render func(io.Writer) error
 	}{
-		{"plan.txt", func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, p), false) }},
-		{"plan-color.txt", func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, p), true) }},
+		{"plan.txt", func(w io.Writer) error {
+			return PlanText(w, NewPlanFile(PlanMeta{}, p), TextOptions{Expand: true, ShowUnchanged: true})
+		}},
+		{"plan-color.txt", func(w io.Writer) error {
+			return PlanText(w, NewPlanFile(PlanMeta{}, p), TextOptions{Color: true, Expand: true, ShowUnchanged: true})
+		}},
 		{"plan.json", func(w io.Writer) error { return PlanJSON(w, NewPlanFile(m, p)) }},
-		{"plan.md", func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, p)) }},
+		{"plan.md", func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, p), false) }},
 		{"results.json", func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) }},
 		{"results.csv", func(w io.Writer) error { return ResultsCSV(w, NewResults(r)) }},
 		{"failed.csv", func(w io.Writer) error { return FailedCSV(w, NewResults(r)) }},
 		{"backup.csv", func(w io.Writer) error { return BackupCSV(w, NewResults(r), false) }},
 		{"summary.md", func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) }},
 		{"junit.xml", func(w io.Writer) error { return JUnit(w, NewResults(r)) }},
+		{"outcome.txt", func(w io.Writer) error {
+			v := NewResults(r)
+			if err := Totals(w, v, "reports/run1"); err != nil {
+				return err
+			}
+			return Failures(w, v, "reports/run1")
+		}},
 	}
 }
 

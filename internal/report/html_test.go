@@ -443,7 +443,7 @@ func TestTimelineJSONRoundTrip(t *testing.T) {
 // as apply wrote it; without a readable timeline.json it draws the rest and says why.
 func TestRewriteHTML(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteDir(dir, fixtureWithTimelines(), false); err != nil {
+	if err := WriteDir(dir, NewResults(fixtureWithTimelines()), false); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, HTMLFile)

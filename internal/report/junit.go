@@ -159,13 +159,6 @@ func junitOptions(res *ResultIntegration) string {
 	return b.String()
 }
 
-// plain is the line's text without styles.
-func (l line) plain() string {
-	var b strings.Builder
-	l.write(&b, false)
-	return b.String()
-}
-
 // seconds formats a duration as JUnit's seconds with millisecond precision.
 func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)

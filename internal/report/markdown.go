@@ -49,6 +49,36 @@ func (c *capped) row(s string) {
 	}
 }
 
+// details writes a collapsed list: as many items as fit, then how many did not. Unlike rows,
+// a list that does not fit is shortened, not dropped, and what follows may still go in.
+func (c *capped) details(summary string, items []string) {
+	head := "\n<details><summary>" + summary + "</summary>\n\n"
+	const tail = "\n\n</details>\n"
+	if !c.add(head) {
+		c.left += len(items)
+		return
+	}
+	const more = " … and 1234567 more (plan.json lists them all)" // room for the longest
+	room := MarkdownLimit - noteRoom - c.b.Len() - len(tail) - len(more)
+	shown := 0
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = ", "
+		}
+		if len(sep)+len(it) > room {
+			break
+		}
+		c.b.WriteString(sep + it)
+		room -= len(sep) + len(it)
+		shown++
+	}
+	if shown < len(items) {
+		c.b.WriteString(" … and " + itoa(len(items)-shown) + " more (plan.json lists them all)")
+	}
+	c.b.WriteString(tail)
+}
+
 // note says what was left out, in place of the rows.
 func (c *capped) note(what string) {
 	if !c.cut {
@@ -58,13 +88,16 @@ func (c *capped) note(what string) {
 		" not shown. " + what + "\n")
 }
 
-// PlanMarkdown writes plan.md over plan.json's content: the plan as a pull-request comment
-// or a GitHub step summary. Totals and the not-running warning come first, then one table row
-// per option to update and a collapsed list of unchanged options, then the warnings. It never
-// exceeds MarkdownLimit bytes: rows that do not fit are left out with a note saying how many.
-// Values are shown in code spans (so no value is read as Markdown, HTML or a mention) and
-// secrets as "(sensitive)".
-func PlanMarkdown(w io.Writer, f PlanFile) error {
+// PlanMarkdown writes plan.md over plan.json's content: the plan as a pull-request comment or
+// a GitHub step summary. Totals and the not-running warning come first, then one table with a
+// row per change, in the order of the CSV lines: a change made identically on GroupMin or
+// more integrations is one row naming the first few (expand turns grouping off), the other
+// changes have a row per integration. Then the warnings, the full list of each group's
+// integrations in <details>, and the unchanged options collapsed. It never exceeds
+// MarkdownLimit bytes: every change row is written before any list, so a cut shortens lists
+// and keeps the changes; what is left out is counted in a note. Values are shown in code
+// spans (so no value is read as Markdown, HTML or a mention) and secrets as "(sensitive)".
+func PlanMarkdown(w io.Writer, f PlanFile, expand bool) error {
 	n := f.Totals
 	var c capped
 	b := &c.b
@@ -85,37 +118,73 @@ func PlanMarkdown(w io.Writer, f PlanFile) error {
 			" not running: the server will refuse these changes: " + cutList(ids, 20) + "\n\n")
 	}
 	b.WriteString(planMetaLine(f.Meta()) + "\n\n")
-	if n.Updates > 0 {
-		mdUpdates(&c, f)
-	}
+	items, names := planItems(f.Integrations, expand, false), labels(f.Integrations)
+	mdChangeTable(&c, items, names)
+	mdWarnings(&c, f.Warnings)
+	mdGroupLists(&c, items, names)
 	if n.Unchanged > 0 {
 		mdUnchanged(&c, f)
 	}
-	mdWarnings(&c, f.Warnings)
 	c.note("The full plan is in plan.json and in the output of `polarity-bulk plan`.")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// mdUpdates writes the table of options to update, an integration named on its first row.
-func mdUpdates(c *capped, f PlanFile) {
+// mdInline is how many integrations a group's row names before "and N more".
+const mdInline = 3
+
+// mdChangeTable writes the table of changes: a group on as many rows as it has changes, the
+// first naming its integrations; an integration on as many rows as it has updates left.
+func mdChangeTable(c *capped, items []planItem, names map[string]string) {
+	if len(items) == 0 {
+		return
+	}
 	c.add("| integration | option | change | line |\n|---|---|---|---|\n")
-	for _, it := range f.Integrations {
-		first := true
-		for _, o := range it.Options {
-			if o.Action != string(bulk.ActionUpdate) {
-				continue
+	for _, it := range items {
+		if g := it.group; g != nil {
+			who := make([]string, len(g.members))
+			for i, m := range g.members {
+				who[i] = mdText(names[m.ID])
 			}
-			who := ""
-			if first {
-				who = mdTarget(it.ID, it.Name)
-				if !it.Running {
-					who += " **not running**"
+			cell := "**" + itoa(len(who)) + " integrations**: " + cutList(who, mdInline)
+			for i, gc := range g.changes {
+				if i > 0 {
+					cell = ""
 				}
-				first = false
+				c.row("| " + cell + " | " + mdCode(gc.opt.Key, true) + " | " + mdChange(gc.shown()) + " | " + mdLines(gc.lines) + overLines(gc.over) + " |\n")
+			}
+			continue
+		}
+		who := mdTarget(it.it.ID, it.it.Name)
+		if !it.it.Running {
+			who += " **not running**"
+		}
+		for i, o := range it.it.Options {
+			if i > 0 {
+				who = ""
 			}
 			c.row("| " + who + " | " + mdCode(o.Key, true) + " | " + mdChange(o.shown()) + " | " + mdLines(o.lines()) + overLines(o.OverridesLines) + " |\n")
 		}
+	}
+}
+
+// mdGroupLists writes, for each group that names more integrations than its row shows, the
+// full list, collapsed.
+func mdGroupLists(c *capped, items []planItem, names map[string]string) {
+	for _, it := range items {
+		g := it.group
+		if g == nil || len(g.members) <= mdInline {
+			continue
+		}
+		keys := make([]string, len(g.changes))
+		for i, gc := range g.changes {
+			keys[i] = mdCode(gc.opt.Key, false)
+		}
+		who := make([]string, len(g.members))
+		for i, m := range g.members {
+			who[i] = mdText(names[m.ID])
+		}
+		c.details("The "+itoa(len(who))+" integrations of "+strings.Join(keys, ", "), who)
 	}
 }
 
@@ -185,11 +254,11 @@ func mdChange(s shown) string {
 		case s.unreadable:
 			parts = append(parts, "will be set to "+mdCode(s.after, true)+" "+bulk.UnreadableText)
 		default:
-			parts = append(parts, mdCode(s.before, true)+" → "+mdCode(s.after, true))
+			parts = append(parts, mdOneOf(s.befores)+" → "+mdCode(s.after, true))
 		}
 	}
 	if s.perm {
-		parts = append(parts, "permission "+s.permBefore+" → "+s.permAfter)
+		parts = append(parts, "permission "+oneOf(s.permBefores, 0)+" → "+s.permAfter)
 	}
 	if len(parts) == 0 {
 		return "will be sent again"
@@ -197,13 +266,26 @@ func mdChange(s shown) string {
 	return strings.Join(parts, "; ")
 }
 
-// mdLines lists lines for a table cell: "7, 8, 12".
-func mdLines(ls []int) string {
-	s := make([]string, len(ls))
-	for i, l := range ls {
-		s[i] = strconv.Itoa(l)
+// mdOneOf is oneOf with each value in a code span.
+func mdOneOf(vs []string) string {
+	if len(vs) > 3 {
+		return oneOf(vs, 0)
 	}
-	return strings.Join(s, ", ")
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = mdCode(v, true)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
+// mdLines lists lines for a table cell: "7, 8, 12", "14–25", or a count past six runs.
+func mdLines(ls []int) string {
+	s := lineRefs(ls)
+	s = strings.TrimPrefix(s, "lines ")
+	return strings.TrimPrefix(s, "line ")
 }
 
 func mdTarget(id, name string) string {
@@ -337,15 +419,28 @@ func summarySection(c *capped, v *Results, status bulk.Status, heading string, c
 	if collapsed {
 		head = "\n<details><summary>" + heading + " (" + strconv.Itoa(len(sel)) + ")</summary>\n\n"
 	}
+	opened := false
 	switch status {
+	case bulk.StatusApplied:
+		// What was applied reads like the plan: identical changes grouped.
+		opened = c.add(head)
+		its := make([]PlanIntegration, len(sel))
+		for i, res := range sel {
+			its[i] = res.planned()
+		}
+		items, names := planItems(its, false, false), labels(its)
+		mdChangeTable(c, items, names)
+		mdGroupLists(c, items, names)
 	case bulk.StatusFailed, bulk.StatusNotAttempted, bulk.StatusRolledBack:
-		head += "| integration | rows | HTTP | attempts | error |\n|---|---|---:|---:|---|\n"
+		opened = c.add(head + "| integration | rows | HTTP | attempts | error |\n|---|---|---:|---:|---|\n")
+		for _, res := range sel {
+			c.row(summaryRow(res))
+		}
 	default:
-		head += "| integration | rows | options |\n|---|---|---|\n"
-	}
-	opened := c.add(head)
-	for _, res := range sel {
-		c.row(summaryRow(res))
+		opened = c.add(head + "| integration | rows | options |\n|---|---|---|\n")
+		for _, res := range sel {
+			c.row(summaryRow(res))
+		}
 	}
 	if collapsed && opened && !c.add("\n</details>\n") {
 		c.b.WriteString("\n</details>\n")
@@ -401,7 +496,7 @@ func summaryRow(res *ResultIntegration) string {
 	rows := mdLines(slices.Compact(ls))
 	who := mdTarget(res.ID, res.Name)
 	switch res.Status {
-	case bulk.StatusFailed, bulk.StatusNotAttempted:
+	case bulk.StatusFailed, bulk.StatusNotAttempted, bulk.StatusRolledBack:
 		http, attempts := "", ""
 		if res.HTTPStatus != 0 {
 			http = strconv.Itoa(res.HTTPStatus)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -88,6 +89,10 @@ type PlanOption struct {
 	After             string `json:"after"`
 	PermissionBefore  string `json:"permission_before"`
 	PermissionAfter   string `json:"permission_after"`
+	// ValueSource says, for a masked value that changes, where the new value comes from: the
+	// ${NAME} of its cell, else "line N" (a literal in the CSV). Two masked changes set the
+	// same value only when it is the same, so the plan groups them only then. No value.
+	ValueSource string `json:"value_source,omitempty"`
 }
 
 // Meta returns the file's metadata.
@@ -106,7 +111,7 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 	x := newRedactor(p, nil)
 	f := PlanFile{
 		Format:       Format,
-		Kind:         kindPlan,
+		Kind:         KindPlan,
 		Tool:         m.Tool,
 		ToolRevision: m.Rev,
 		Created:      utc(m.Created),
@@ -151,7 +156,19 @@ func planOption(c bulk.Change) PlanOption {
 		After:             after(c),
 		PermissionBefore:  c.BeforePermission.String(),
 		PermissionAfter:   c.AfterPermission.String(),
+		ValueSource:       valueSource(c),
 	}
+}
+
+// valueSource is PlanOption.ValueSource: the variable's name, or the line, never the value.
+func valueSource(c bulk.Change) string {
+	switch {
+	case !isSecret(c) || !c.ValueChanges:
+		return ""
+	case c.Row.Value.Env != "":
+		return "${" + c.Row.Value.Env + "}"
+	}
+	return "line " + strconv.Itoa(c.Line)
 }
 
 // PlanJSON writes plan.json (see PlanFile), indented, with a "format" version field.
@@ -184,7 +201,7 @@ func (o PlanOption) lines() []int { return sortedLines(o.Line, o.MergedLines) }
 // shown is what the renderers show of the option's change.
 func (o PlanOption) shown() shown {
 	return shown{o.Sensitive, o.ValueChanges, o.PermissionChanges, o.CurrentUnreadable,
-		o.Before, o.PermissionBefore, o.After, o.PermissionAfter}
+		[]string{o.Before}, []string{o.PermissionBefore}, o.After, o.PermissionAfter}
 }
 
 // ReadPlan reads plan.json back for apply --plan. It refuses a file of another kind (a
@@ -197,7 +214,7 @@ func ReadPlan(r io.Reader) (PlanFile, error) {
 	}
 	// The kind and format are checked first, so that a results.json or a newer plan gets a
 	// clear answer rather than a decoding error about some field.
-	if err := checkKind(data, kindPlan, "plan"); err != nil {
+	if err := checkKind(data, KindPlan, "plan"); err != nil {
 		return PlanFile{}, err
 	}
 	var f PlanFile
@@ -257,4 +274,38 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// Moved says what moved on the server in an integration between a reviewed plan (then) and
+// the plan made now, for a stale plan's message: its status, and for each option of the
+// reviewed plan its kind, permission and value at plan time and now. Values are the plans'
+// display values, so secrets stay "(sensitive)": a secret that changed alone is not seen
+// (the fingerprint leaves secrets out for the same reason).
+func Moved(then, now PlanIntegration) []string {
+	var out []string
+	if then.Status != now.Status {
+		out = append(out, fmt.Sprintf("status %s at plan time, %s now", printable(then.Status, 40), printable(now.Status, 40)))
+	}
+	byKey := make(map[string]PlanOption, len(now.Options))
+	for _, o := range now.Options {
+		byKey[o.Key] = o
+	}
+	for _, o := range then.Options {
+		n, ok := byKey[o.Key]
+		key := "option " + printable(o.Key, 0)
+		switch {
+		case !ok:
+			out = append(out, key+": in the plan then, not now")
+			continue
+		case o.Kind != n.Kind:
+			out = append(out, fmt.Sprintf("%s: kind %s at plan time, %s now", key, printable(o.Kind, 40), printable(n.Kind, 40)))
+		}
+		if o.PermissionBefore != n.PermissionBefore {
+			out = append(out, fmt.Sprintf("%s: permission %s at plan time, %s now", key, o.PermissionBefore, n.PermissionBefore))
+		}
+		if o.Before != n.Before {
+			out = append(out, fmt.Sprintf("%s: %s at plan time, %s now", key, printable(o.Before, textValueLimit), printable(n.Before, textValueLimit)))
+		}
+	}
+	return out
 }

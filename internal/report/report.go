@@ -32,8 +32,8 @@ const Format = 1
 // The kinds of the JSON files, so that one is not mistaken for the other (apply --plan given a
 // results.json).
 const (
-	kindPlan    = "polarity-bulk plan"
-	kindResults = "polarity-bulk results"
+	KindPlan    = "polarity-bulk plan"
+	KindResults = "polarity-bulk results"
 )
 
 // Run is everything an apply report says: the run's metadata, the plan it applied and the

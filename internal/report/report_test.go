@@ -65,10 +65,10 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 			r.Plan.Warnings = append(r.Plan.Warnings, bulk.Problem{File: "rollout.csv", Line: 2, Msg: "echo " + secretOld, Warning: true})
 			m := planMeta()
 			outs := map[string]func(io.Writer) error{
-				"PlanText":        func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), false) },
-				"PlanText color":  func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), true) },
+				"PlanText":        func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), TextOptions{}) },
+				"PlanText color":  func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, r.Plan), TextOptions{Color: true}) },
 				"PlanJSON":        func(w io.Writer) error { return PlanJSON(w, NewPlanFile(m, r.Plan)) },
-				"PlanMarkdown":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, r.Plan)) },
+				"PlanMarkdown":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(m, r.Plan), false) },
 				"ResultsJSON":     func(w io.Writer) error { return ResultsJSON(w, NewResults(r)) },
 				"ResultsCSV":      func(w io.Writer) error { return ResultsCSV(w, NewResults(r)) },
 				"FailedCSV":       func(w io.Writer) error { return FailedCSV(w, NewResults(r)) },
@@ -98,7 +98,7 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 			}
 
 			dir := t.TempDir()
-			if err := WriteDir(dir, r, false); err != nil {
+			if err := WriteDir(dir, NewResults(r), false); err != nil {
 				t.Fatal(err)
 			}
 			for _, name := range []string{ResultsJSONFile, ResultsCSVFile, FailedCSVFile, BackupCSVFile, SummaryFile, JUnitFile, HTMLFile, TimelineFile} {
@@ -119,7 +119,7 @@ func TestBackupSecrets(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports", "run1")
 	// A report written without secrets, then again with: the backup turns 0600; and back.
 	for _, secrets := range []bool{false, true, false} {
-		if err := WriteDir(dir, r, secrets); err != nil {
+		if err := WriteDir(dir, NewResults(r), secrets); err != nil {
 			t.Fatal(err)
 		}
 		backup, err := os.ReadFile(filepath.Join(dir, BackupCSVFile))
@@ -166,7 +166,7 @@ func TestBackupSecrets(t *testing.T) {
 func TestWriteDir(t *testing.T) {
 	r := fixtureRun()
 	dir := filepath.Join(t.TempDir(), "a", "b")
-	if err := WriteDir(dir, r, false); err != nil {
+	if err := WriteDir(dir, NewResults(r), false); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir)
@@ -202,7 +202,7 @@ func TestWriteDir(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteDir(filepath.Join(file, "sub"), r, false); err == nil {
+	if err := WriteDir(filepath.Join(file, "sub"), NewResults(r), false); err == nil {
 		t.Error("WriteDir under a file succeeded")
 	}
 }
@@ -553,7 +553,9 @@ func TestPlanText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := render(t, func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, tt.plan), false) })
+			out := render(t, func(w io.Writer) error {
+				return PlanText(w, NewPlanFile(PlanMeta{}, tt.plan), TextOptions{ShowUnchanged: true})
+			})
 			for _, s := range tt.want {
 				if !strings.Contains(out, s) {
 					t.Errorf("output lacks %q:\n%s", s, out)
@@ -566,7 +568,7 @@ func TestPlanText(t *testing.T) {
 			}
 		})
 	}
-	if out := render(t, func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, fixturePlan()), false) }); strings.Contains(out, "\x1b") {
+	if out := render(t, func(w io.Writer) error { return PlanText(w, NewPlanFile(PlanMeta{}, fixturePlan()), TextOptions{}) }); strings.Contains(out, "\x1b") {
 		t.Error("colour codes without colour")
 	}
 }
@@ -670,9 +672,11 @@ func bigRun(p bulk.Plan) Run {
 
 func TestMarkdownFitsAComment(t *testing.T) {
 	p := bigPlan(1000, 10)
-	r := bigRun(p)
+	// Applied changes are grouped as in the plan (issue 16), so it takes more failures, each
+	// a row of its own, to overflow the summary.
+	r := bigRun(bigPlan(4000, 10))
 	for name, f := range map[string]func(io.Writer) error{
-		"plan.md":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), p)) },
+		"plan.md":    func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), p), false) },
 		"summary.md": func(w io.Writer) error { return SummaryMarkdown(w, NewResults(r)) },
 	} {
 		out := render(t, f)
@@ -695,7 +699,7 @@ func TestMarkdownFitsAComment(t *testing.T) {
 		}
 	}
 	// The small fixture is not cut.
-	if out := render(t, func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), fixturePlan())) }); strings.Contains(out, "cut to fit") {
+	if out := render(t, func(w io.Writer) error { return PlanMarkdown(w, NewPlanFile(planMeta(), fixturePlan()), false) }); strings.Contains(out, "cut to fit") {
 		t.Error("small plan.md is cut")
 	}
 }
@@ -762,7 +766,7 @@ func TestWriteDirClearsTempFilesOfAKilledRun(t *testing.T) {
 	if err := os.WriteFile(stale, []byte(`{"half":`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteDir(dir, fixtureRun(), false); err != nil {
+	if err := WriteDir(dir, NewResults(fixtureRun()), false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -163,7 +162,7 @@ func NewResults(r Run) *Results {
 	ints, rows := bulk.Count(results)
 	v := &Results{
 		Format:       Format,
-		Kind:         kindResults,
+		Kind:         KindResults,
 		Tool:         r.Tool,
 		Server:       r.Server,
 		Input:        InputFile{Path: r.Input, SHA256: r.SHA256},
@@ -245,7 +244,20 @@ func (o ResultOption) reason(in *ResultIntegration) string {
 // shown is what the renderers show of the option's change.
 func (o ResultOption) shown() shown {
 	return shown{o.Sensitive, o.ValueChanges, o.PermissionChanges, o.change.Unreadable,
-		o.Before, o.PermissionBefore, o.After, o.PermissionAfter}
+		[]string{o.Before}, []string{o.PermissionBefore}, o.After, o.PermissionAfter}
+}
+
+// planned is what an integration's outcome planned, for the renderers of plans (grouping).
+func (in *ResultIntegration) planned() PlanIntegration {
+	p := PlanIntegration{ID: in.ID, Name: in.Name, Running: true, Options: make([]PlanOption, len(in.Options))}
+	for i, o := range in.Options {
+		p.Options[i] = PlanOption{
+			Line: o.Line, MergedLines: o.MergedLines, Key: o.Key, Kind: o.Kind, Sensitive: o.Sensitive, Action: o.Action,
+			ValueChanges: o.ValueChanges, PermissionChanges: o.PermissionChanges, CurrentUnreadable: o.change.Unreadable,
+			Before: o.Before, After: o.After, PermissionBefore: o.PermissionBefore, PermissionAfter: o.PermissionAfter,
+		}
+	}
+	return p
 }
 
 // ResultsJSON writes results.json: a "format" version field; the run's metadata (tool
@@ -264,18 +276,8 @@ func ReadResults(r io.Reader) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
-	var head struct {
-		Format int    `json:"format"`
-		Kind   string `json:"kind"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	switch {
-	case head.Kind != kindResults:
-		return nil, fmt.Errorf("read results: not a results file (kind %q, want %q)", head.Kind, kindResults)
-	case head.Format != Format:
-		return nil, fmt.Errorf("read results: format %d is not supported (this version reads format %d)", head.Format, Format)
+	if err := checkKind(data, KindResults, "results"); err != nil {
+		return nil, err
 	}
 	v := &Results{}
 	if err := json.Unmarshal(data, v); err != nil {

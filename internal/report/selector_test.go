@@ -40,14 +40,14 @@ func TestPlanSelectors(t *testing.T) {
 	}
 
 	var text bytes.Buffer
-	if err := PlanText(&text, NewPlanFile(PlanMeta{}, p), false); err != nil {
+	if err := PlanText(&text, NewPlanFile(PlanMeta{}, p), TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text.String(), "30 → 90  [line 3; over line 2]") {
 		t.Errorf("the text plan does not say which line won:\n%s", text.String())
 	}
 	var md bytes.Buffer
-	if err := PlanMarkdown(&md, NewPlanFile(PlanMeta{}, p)); err != nil {
+	if err := PlanMarkdown(&md, NewPlanFile(PlanMeta{}, p), false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "| 3; over line 2 |") {

@@ -12,6 +12,10 @@ import (
 // update is -update on the test command line of every package that imports testkit.
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// Updating reports whether the tests run with -update: other kinds of expected output (the
+// scripts' cmp files) are rewritten then too.
+func Updating() bool { return *update }
+
 // Golden compares got with the file at path, or writes got there (creating its directory)
 // when the test runs with -update. A difference fails the test, naming the first line that
 // differs and the command that accepts the change.
