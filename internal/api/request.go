@@ -548,34 +548,30 @@ func KeepInFlight(ctx context.Context) context.Context {
 func sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, d, nil) }
 
 // await waits until wake is signalled (nil), or ends as sleep does.
-func await(ctx context.Context, wake <-chan struct{}) error {
-	w, stop, err := waitSignal(ctx)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-wake:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-stop:
-		return w.Err()
-	}
-}
+func await(ctx context.Context, wake <-chan struct{}) error { return waitFor(ctx, nil, wake) }
 
 // sleepOr is sleep that also ends, without an error, as soon as wake is closed.
 func sleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
-	w, stop, err := waitSignal(ctx)
-	if err != nil {
-		return err
-	}
 	if d <= 0 {
+		if _, _, err := waitSignal(ctx); err != nil {
+			return err
+		}
 		return ctx.Err()
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	return waitFor(ctx, t.C, wake)
+}
+
+// waitFor waits until timer fires or wake is closed (nil: never), or until ctx, or the wait
+// signal KeepInFlight put in it, is done.
+func waitFor(ctx context.Context, timer <-chan time.Time, wake <-chan struct{}) error {
+	w, stop, err := waitSignal(ctx)
+	if err != nil {
+		return err
+	}
 	select {
-	case <-t.C:
+	case <-timer:
 		return nil
 	case <-wake:
 		return nil
