@@ -53,27 +53,10 @@ func tooManyRequests(retryAfter string) http.HandlerFunc {
 	}
 }
 
-// resultsJSON reads results.json's integrations and options.
-type resultsDoc struct {
-	Integrations []struct {
-		ID      string `json:"id"`
-		Status  string `json:"status"`
-		Error   string `json:"error"`
-		Options []struct {
-			Key      string          `json:"option_key"`
-			Status   string          `json:"status"`
-			Verified json.RawMessage `json:"verified"`
-		} `json:"options"`
-	} `json:"integrations"`
-}
-
-func readResults(t *testing.T, dir string) resultsDoc {
+// readResults reads results.json in dir.
+func readResults(t *testing.T, dir string) testkit.Results {
 	t.Helper()
-	var doc resultsDoc
-	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "results.json"))), &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc
+	return testkit.ReadResults(t, filepath.Join(dir, "results.json"))
 }
 
 // TestFaultWaitTooLong: every PATCH answered 429 with Retry-After: 86400. The first answers

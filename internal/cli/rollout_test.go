@@ -11,6 +11,7 @@ import (
 
 	"github.com/polarity-bulk/polarity-bulk/internal/cli"
 	"github.com/polarity-bulk/polarity-bulk/internal/fake"
+	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
 // The staged rollouts of SPEC section 3 against polarity-fake, with its request log as the
@@ -49,62 +50,10 @@ func refused(at ...int) func(int) string {
 	}
 }
 
-// resultsJSON reads rep/results.json.
-type resultsDoc struct {
-	Stopped    string `json:"stopped"`
-	RolledBack bool   `json:"rolled_back"`
-	Waves      []struct {
-		Number       int      `json:"number"`
-		Status       string   `json:"status"`
-		Integrations []string `json:"integrations"`
-		Failed       int      `json:"failed"`
-		ErrorsKnown  bool     `json:"errors_known"`
-		Health       []struct {
-			ID       string   `json:"id"`
-			Healthy  bool     `json:"healthy"`
-			Problems []string `json:"problems"`
-		} `json:"health"`
-	} `json:"waves"`
-	Integrations []struct {
-		ID      string `json:"id"`
-		Status  string `json:"status"`
-		Error   string `json:"error"`
-		Options []struct {
-			Key      string `json:"option_key"`
-			Status   string `json:"status"`
-			Rollback string `json:"rollback"`
-		} `json:"options"`
-	} `json:"integrations"`
-}
-
-func readResults(t *testing.T) resultsDoc {
+// readResults reads rep/results.json.
+func readResults(t *testing.T) testkit.Results {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("rep", "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d resultsDoc
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func (d resultsDoc) waveStatuses() []string {
-	var out []string
-	for _, w := range d.Waves {
-		out = append(out, w.Status)
-	}
-	return out
-}
-
-func (d resultsDoc) statusOf(id string) string {
-	for _, in := range d.Integrations {
-		if in.ID == id {
-			return in.Status
-		}
-	}
-	return ""
+	return testkit.ReadResults(t, filepath.Join("rep", "results.json"))
 }
 
 // TestWavesStopAtARefusal: --waves 1,5 on 12 integrations with a refusal in wave 2 sends
@@ -129,14 +78,14 @@ func TestWavesStopAtARefusal(t *testing.T) {
 		}
 	}
 	d := readResults(t)
-	if got := d.waveStatuses(); !slices.Equal(got, []string{"passed", "failed", "not-started", "not-started"}) {
+	if got := d.WaveStatuses(); !slices.Equal(got, []string{"passed", "failed", "not-started", "not-started"}) {
 		t.Errorf("waves %v", got)
 	}
 	if len(d.Waves) == 4 && (len(d.Waves[1].Integrations) != 5 || d.Waves[1].Failed != 1 || len(d.Waves[2].Integrations) != 5 || len(d.Waves[3].Integrations) != 1) {
 		t.Errorf("waves %+v", d.Waves)
 	}
 	for i := 6; i < 12; i++ {
-		if st := d.statusOf(ids[i]); st != "not-attempted" {
+		if st := d.StatusOf(ids[i]); st != "not-attempted" {
 			t.Errorf("integration %d: %s, want not-attempted", i, st)
 		}
 	}
@@ -178,7 +127,7 @@ func TestWavesHealthCheck(t *testing.T) {
 				t.Errorf("PATCHes %v, want only the first integration's", sent)
 			}
 			d := readResults(t)
-			if got := d.waveStatuses(); !slices.Equal(got, []string{"failed", "not-started"}) {
+			if got := d.WaveStatuses(); !slices.Equal(got, []string{"failed", "not-started"}) {
 				t.Errorf("waves %v", got)
 			}
 			want := map[fake.Effect]string{fake.EffectErrors: "it reports integration errors it did not report before the wave",
@@ -186,8 +135,8 @@ func TestWavesHealthCheck(t *testing.T) {
 			if len(d.Waves) == 0 || len(d.Waves[0].Health) != 1 || d.Waves[0].Health[0].Healthy || !slices.Contains(d.Waves[0].Health[0].Problems, want) {
 				t.Errorf("health %+v, want %q", d.Waves, want)
 			}
-			if d.statusOf(ids[0]) != "failed" || !strings.Contains(r.stderr, want) {
-				t.Errorf("status %s; stderr:\n%s", d.statusOf(ids[0]), r.stderr)
+			if d.StatusOf(ids[0]) != "failed" || !strings.Contains(r.stderr, want) {
+				t.Errorf("status %s; stderr:\n%s", d.StatusOf(ids[0]), r.stderr)
 			}
 		})
 	}
@@ -203,7 +152,7 @@ func TestWavesMaxFailPercent(t *testing.T) {
 	if len(sent) != 10 || sent[ids[9]] != 1 || sent[ids[10]] != 0 {
 		t.Errorf("%d PATCHes (%v), want the 10 of waves 1 and 2", len(sent), sent)
 	}
-	if got := readResults(t).waveStatuses(); !slices.Equal(got, []string{"passed", "failed", "not-started"}) {
+	if got := readResults(t).WaveStatuses(); !slices.Equal(got, []string{"passed", "failed", "not-started"}) {
 		t.Errorf("waves %v", got)
 	}
 }
@@ -220,7 +169,7 @@ func TestWavesErrorsNotReported(t *testing.T) {
 				t.Errorf("%d integrations patched, want 4", n)
 			}
 			d := readResults(t)
-			if got := d.waveStatuses(); !slices.Equal(got, []string{"passed", "passed"}) || d.Waves[0].ErrorsKnown {
+			if got := d.WaveStatuses(); !slices.Equal(got, []string{"passed", "passed"}) || d.Waves[0].ErrorsKnown {
 				t.Errorf("waves %+v", d.Waves)
 			}
 			if !strings.Contains(r.stderr, "the server does not say which integrations report errors: checked values and status only") {
@@ -275,8 +224,8 @@ func TestAtomicRollsBack(t *testing.T) {
 		}
 	}
 	d := readResults(t)
-	if !d.RolledBack || !slices.Equal(d.waveStatuses(), []string{"passed", "passed", "failed"}) {
-		t.Errorf("rolled back %v, waves %v", d.RolledBack, d.waveStatuses())
+	if !d.RolledBack || !slices.Equal(d.WaveStatuses(), []string{"passed", "passed", "failed"}) {
+		t.Errorf("rolled back %v, waves %v", d.RolledBack, d.WaveStatuses())
 	}
 	for i, in := range d.Integrations {
 		want := map[int]string{4: "failed"}[i]
@@ -345,7 +294,7 @@ func TestAtomicRollbackFails(t *testing.T) {
 	r := run(t, env, nil, "apply", "w.csv", "--yes", "--waves", "100%", "--atomic", "--report-dir", "rep", "--rate", "1000")
 	wantCode(t, r, cli.ExitFailure)
 	d := readResults(t)
-	got := []string{d.statusOf(ids[0]), d.statusOf(ids[1]), d.statusOf(ids[2])}
+	got := []string{d.StatusOf(ids[0]), d.StatusOf(ids[1]), d.StatusOf(ids[2])}
 	if !slices.Equal(got, []string{"rolled-back", "failed", "rolled-back"}) {
 		t.Errorf("statuses %v", got)
 	}
@@ -422,7 +371,7 @@ func TestWavesResume(t *testing.T) {
 		t.Errorf("resume PATCHes %v, want %v", sent, want)
 	}
 	d := readResults(t)
-	if got := d.waveStatuses(); !slices.Equal(got, []string{"passed", "passed", "passed"}) {
+	if got := d.WaveStatuses(); !slices.Equal(got, []string{"passed", "passed", "passed"}) {
 		t.Errorf("waves after the resume %v", got)
 	}
 	if !strings.Contains(r.stdout, "staged: 3 waves of 1 (passed), 3, 3 integrations") {
@@ -473,7 +422,7 @@ func TestWavePauseAsk(t *testing.T) {
 				t.Errorf("%d integrations patched, want %d", n, tc.patches)
 			}
 			d := readResults(t)
-			if got := d.waveStatuses(); !slices.Equal(got, tc.waves) {
+			if got := d.WaveStatuses(); !slices.Equal(got, tc.waves) {
 				t.Errorf("waves %v, want %v", got, tc.waves)
 			}
 			if !strings.Contains(r.stderr, "Start wave 2/3 (1 integration)?") {
@@ -481,12 +430,12 @@ func TestWavePauseAsk(t *testing.T) {
 			}
 			switch {
 			case tc.atomic:
-				if d.statusOf(ids[0]) != "rolled-back" || !strings.Contains(r.stderr, "rolled back at your answer after wave 1") {
-					t.Errorf("status %s\n%s", d.statusOf(ids[0]), r.stderr)
+				if d.StatusOf(ids[0]) != "rolled-back" || !strings.Contains(r.stderr, "rolled back at your answer after wave 1") {
+					t.Errorf("status %s\n%s", d.StatusOf(ids[0]), r.stderr)
 				}
 			case tc.code != cli.ExitOK:
-				if d.statusOf(ids[2]) != "not-attempted" || !strings.Contains(r.stderr, "stopped at your answer after wave 2") {
-					t.Errorf("status %s\n%s", d.statusOf(ids[2]), r.stderr)
+				if d.StatusOf(ids[2]) != "not-attempted" || !strings.Contains(r.stderr, "stopped at your answer after wave 2") {
+					t.Errorf("status %s\n%s", d.StatusOf(ids[2]), r.stderr)
 				}
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,5 +167,30 @@ func TestGolden(t *testing.T) {
 	Golden(t, p, []byte("one\ntwo\n"))
 	if got, want := updateCommand(t), "go test ./internal/testkit -run '^TestGolden$' -update"; got != want {
 		t.Errorf("updateCommand = %q, want %q", got, want)
+	}
+}
+
+// TestReadResults: results.json's waves, integrations and options come back as written.
+func TestReadResults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	doc := `{"stopped":"wave 2 failed","rolled_back":true,
+		"waves":[{"number":1,"status":"passed","integrations":["a"]},{"number":2,"status":"failed","failed":1,"health":[{"id":"b","healthy":false,"problems":["stopped"]}]}],
+		"integrations":[{"id":"a","status":"applied","options":[{"option_key":"k","status":"applied","verified":true}]},
+			{"id":"b","status":"rolled-back","error":"health check: stopped","options":[{"option_key":"k","status":"failed","rollback":"restored"}]}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := ReadResults(t, path)
+	if !r.RolledBack || r.Stopped != "wave 2 failed" || !slices.Equal(r.WaveStatuses(), []string{"passed", "failed"}) {
+		t.Errorf("run: %+v", r)
+	}
+	if r.StatusOf("b") != "rolled-back" || r.StatusOf("nope") != "" {
+		t.Errorf("statuses: b %q, nope %q", r.StatusOf("b"), r.StatusOf("nope"))
+	}
+	if h := r.Waves[1].Health; len(h) != 1 || h[0].ID != "b" || h[0].Healthy || h[0].Problems[0] != "stopped" {
+		t.Errorf("health: %+v", h)
+	}
+	if o := r.Integrations[1].Options[0]; o.Rollback != "restored" || string(r.Integrations[0].Options[0].Verified) != "true" {
+		t.Errorf("options: %+v, %s", o, r.Integrations[0].Options[0].Verified)
 	}
 }
