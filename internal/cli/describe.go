@@ -54,16 +54,12 @@ func runDescribe(ctx context.Context, args []string, stdio Stdio) error {
 			return usageError("the kinds are "+andList(describeKinds), "%s", msg)
 		}
 	}
-	log, err := lf.logger(stdio)
+	s, err := serverSession(stdio, conn, lf)
 	if err != nil {
 		return err
 	}
-	cl, err := conn.client(stdio, log)
-	if err != nil {
-		return err
-	}
-	s := &session{client: cl, log: log}
 	defer s.close()
+	cl, log := s.client, s.log
 	all, err := cl.Integrations(ctx, false)
 	if err != nil {
 		return serverError(err)

@@ -53,16 +53,12 @@ func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	log, err := lf.logger(stdio)
+	s, err := serverSession(stdio, conn, lf)
 	if err != nil {
 		return err
 	}
-	cl, err := conn.client(stdio, log)
-	if err != nil {
-		return err
-	}
-	s := &session{client: cl, log: log}
 	defer s.close()
+	cl, log := s.client, s.log
 	all, err := cl.Integrations(ctx, *runningOnly)
 	if err != nil {
 		return serverError(err)

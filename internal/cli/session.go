@@ -31,6 +31,20 @@ type session struct {
 	cred secret.Credential
 }
 
+// serverSession is the session of a command that reads the server without a file (export,
+// describe): its logger and client, nothing planned. Close it to log out.
+func serverSession(stdio Stdio, cf *connFlags, lf *logFlags) (*session, error) {
+	log, err := lf.logger(stdio)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := cf.client(stdio, log)
+	if err != nil {
+		return nil, err
+	}
+	return &session{client: cl, log: log}, nil
+}
+
 // prepare validates the file offline first (nothing is sent while it has problems), then reads
 // the server's state and plans. Problems found against the server come back as bulk.Problems.
 //
