@@ -78,9 +78,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"fake":     cmdFake,
-			"nosecret": cmdNoSecret,
-			"release":  cmdRelease,
+			"fake":      cmdFake,
+			"nosecret":  cmdNoSecret,
+			"jsonlines": cmdJSONLines,
+			"release":   cmdRelease,
 		},
 	})
 }
@@ -258,6 +259,38 @@ func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		for _, l := range testkit.Search(places, []testkit.Secret{secret}) {
 			ts.Fatalf("%s holds the secret", filepath.Join(p, l.Place))
+		}
+	}
+}
+
+// cmdJSONLines: jsonlines FILE [KIND...] checks that every line of FILE (stderr, stdout or a
+// file) is one JSON object with time, level and msg, and that each KIND is the "kind" of at
+// least one of them.
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: jsonlines FILE [KIND...]")
+	}
+	text := strings.TrimSuffix(ts.ReadFile(args[0]), "\n")
+	if text == "" {
+		ts.Fatalf("%s is empty", args[0])
+	}
+	kinds := map[string]int{}
+	for i, line := range strings.Split(text, "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			ts.Fatalf("%s line %d is not a JSON object: %q", args[0], i+1, line)
+		}
+		for _, f := range []string{"time", "level", "msg"} {
+			if _, ok := e[f].(string); !ok {
+				ts.Fatalf("%s line %d has no %s: %q", args[0], i+1, f, line)
+			}
+		}
+		k, _ := e["kind"].(string)
+		kinds[k]++
+	}
+	for _, k := range args[1:] {
+		if kinds[k] == 0 {
+			ts.Fatalf("%s has no line of kind %q (kinds: %v)", args[0], k, kinds)
 		}
 	}
 }

@@ -25,6 +25,9 @@ type input struct {
 	// Lines counts the data rows, merged duplicates included.
 	Lines    int
 	Warnings bulk.Problems
+	// Problems are the offline problems (warnings among them) when readAll kept the rows
+	// that passed: the valid rows are in Rows, for the server-aware checks of one round.
+	Problems bulk.Problems
 }
 
 // source is where the CSV comes from: its path, the record that named it (nil when the
@@ -51,6 +54,20 @@ type recorded struct {
 // must be a regular file whose SHA-256 is the one recorded before a byte of it is parsed, so
 // a record naming another file (a key, /etc/shadow) reads nothing out of it.
 func readInput(src source, stdio Stdio) (*input, error) {
+	in, err := readAll(src, stdio)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Problems) > 0 {
+		return nil, in.Problems
+	}
+	return in, nil
+}
+
+// readAll is readInput that keeps the rows which passed the offline checks when others did
+// not: their problems are in Problems (warnings included, none printed), the valid rows in
+// Rows (none when the header has a problem).
+func readAll(src source, stdio Stdio) (*input, error) {
 	path, rec := src.path, src.rec
 	in := &input{Path: path, Name: path}
 	var r io.Reader
@@ -87,18 +104,19 @@ func readInput(src source, stdio Stdio) (*input, error) {
 		// sheet's error names the file already.
 		return nil, &exitError{code: ExitInvalid, err: err, hint: "give a CSV file that can be read (not a directory)"}
 	}
+	in.SHA256 = hex.EncodeToString(h.Sum(nil))
+	in.Rows = rows
+	for _, r := range rows {
+		in.Lines += 1 + len(r.Merged)
+	}
 	if fatal := probs.Fatal(); len(fatal) > 0 {
-		return nil, probs
+		in.Problems = probs
+		return in, nil
 	}
 	con := consoleOf(stdio)
 	for _, p := range probs {
 		con.problem(p)
 		in.Warnings = append(in.Warnings, p)
-	}
-	in.SHA256 = hex.EncodeToString(h.Sum(nil))
-	in.Rows = rows
-	for _, r := range rows {
-		in.Lines += 1 + len(r.Merged)
 	}
 	return in, nil
 }

@@ -51,40 +51,53 @@ func serverSession(stdio Stdio, cf *connFlags, lf *logFlags) (*session, error) {
 // rec is set when the file's path came from a journal or a saved plan, not from the command
 // line (see readInput). before, when not nil, runs once the file is read and the client is
 // built, before the first request: what it refuses is refused with nothing sent.
+//
+// One round (SPEC.md section 2): when the file has offline problems, the rows that passed
+// are still planned against the server (which only reads), and its problems come back with
+// the offline ones in line order; nothing is sent. That is skipped when nothing can come of
+// it: no row passed (a bad header), the offline list is capped already, the file's path
+// came from a record, or what before checks refuses.
 func prepare(ctx context.Context, src source, cf *connFlags, log *slog.Logger, stdio Stdio, before func(*session) error) (*session, error) {
-	in, err := readInput(src, stdio)
+	in, err := readAll(src, stdio)
 	if err != nil {
 		return nil, err
+	}
+	offline := in.Problems
+	if len(offline) > 0 && (src.rec != nil || len(in.Rows) == 0 || capped(offline)) {
+		return nil, offline
 	}
 	in.logRead(log)
 	cfg, err := cf.config(stdio, log)
 	if err != nil {
-		return nil, err
+		return nil, orOffline(offline, err)
 	}
 	creds, key := cf.credentials(cfg)
 	if probs := sheet.CheckCredentials(in.Name, in.Rows, creds); len(probs) > 0 {
-		return nil, probs
+		return nil, merge(in.Name, offline, probs) // such a row is not planned: it names a credential
 	}
 	cl, err := newClient(cfg)
 	if err != nil {
-		return nil, err
+		return nil, orOffline(offline, err)
 	}
 	s := &session{in: in, client: cl, log: log, server: cf.resolvedURL(stdio), cred: key}
 	if before != nil {
 		if err := before(s); err != nil {
-			return nil, err
+			return nil, orOffline(offline, err)
 		}
 	}
 	ids, byName := named(in.Rows)
 	state, err := readState(ctx, cl, ids, byName, log)
 	if err != nil {
 		s.close()
-		return nil, err
+		if len(offline) > 0 {
+			log.Warn("the server-aware checks did not run", "err", err)
+		}
+		return nil, orOffline(offline, err)
 	}
 	p, probs := plan.Build(in.Name, in.Rows, state)
-	if len(probs.Fatal()) > 0 {
+	if len(probs.Fatal()) > 0 || len(offline) > 0 {
 		s.close()
-		return nil, probs
+		return nil, merge(in.Name, offline, probs)
 	}
 	n := p.Count()
 	log.Info("planned", "integrations", n.Integrations, "integrations to update", n.Changed,
@@ -99,6 +112,52 @@ func prepare(ctx context.Context, src source, cf *connFlags, log *slog.Logger, s
 	slices.SortStableFunc(p.Warnings, func(a, b bulk.Problem) int { return cmp.Compare(a.Line, b.Line) })
 	s.plan = p
 	return s, nil
+}
+
+// capped reports whether a list of problems was cut (it ends with "... and N more").
+func capped(ps bulk.Problems) bool {
+	return len(ps) > 0 && strings.HasPrefix(ps[len(ps)-1].Msg, "... and ")
+}
+
+// orOffline is err, or the offline problems when there are any: they are what the user
+// fixes first, and the server-aware checks could not run.
+func orOffline(offline bulk.Problems, err error) error {
+	if len(offline) > 0 {
+		return offline
+	}
+	return err
+}
+
+// merge puts the offline and the server-aware problems into one list in line order (the
+// file's own first), capped as each list is.
+func merge(file string, offline, server bulk.Problems) bulk.Problems {
+	var closing bulk.Problems
+	all := make(bulk.Problems, 0, len(offline)+len(server))
+	for _, ps := range []bulk.Problems{offline, server} {
+		if capped(ps) {
+			closing, ps = append(closing, ps[len(ps)-1]), ps[:len(ps)-1]
+		}
+		all = append(all, ps...)
+	}
+	slices.SortStableFunc(all, func(a, b bulk.Problem) int { return cmp.Compare(a.Line, b.Line) })
+	all = all.Cap(file, plan.MaxProblems)
+	if len(closing) == 0 {
+		return all
+	}
+	// Fold the lists' own closing counts into one.
+	n, fatal := 0, 0
+	if capped(all) {
+		last := all[len(all)-1]
+		all = all[:len(all)-1]
+		fmt.Sscanf(last.Msg, "... and %d more", &n)
+		fatal = last.Omitted
+	}
+	for _, c := range closing {
+		m := 0
+		fmt.Sscanf(c.Msg, "... and %d more", &m)
+		n, fatal = n+m, fatal+c.Omitted
+	}
+	return append(all, bulk.Problem{File: file, Msg: fmt.Sprintf("... and %d more problems not shown", n), Warning: fatal == 0, Omitted: fatal})
 }
 
 // close logs out, even after an interrupt, within a short time.
