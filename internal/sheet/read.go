@@ -512,21 +512,7 @@ func (rd *reader) header(h []string) {
 		rd.add(bulk.Problem{File: rd.file, Line: line,
 			Msg: fmt.Sprintf("... and %d more unknown columns", unknown-maxUnknown)})
 	}
-	// A missing column that an unknown one was suggested for is that one's typo: the "did you
-	// mean" says all there is to say.
-	missing := func(c int) bool { return rd.col[c] < 0 && !meant[c] }
-	if missing(cKey) {
-		rd.add(bulk.Problem{File: rd.file, Line: line,
-			Msg: "header has no option_key column: add it (every row names the option it changes)"})
-	}
-	if missing(cID) && missing(cName) {
-		rd.add(bulk.Problem{File: rd.file, Line: line,
-			Msg: "header has neither an integration_id nor an integration_name column: add one of them"})
-	}
-	if missing(cValue) && missing(cPerm) && missing(cAdminOnly) && missing(cUserCanEdit) {
-		rd.add(bulk.Problem{File: rd.file, Line: line,
-			Msg: "header has none of value, permission, admin_only, user_can_edit: the file would change nothing"})
-	}
+	rd.missingColumns(line, meant)
 	rd.headerOK = len(rd.problems)+rd.omitted == n
 
 	names := []string{}
@@ -542,6 +528,25 @@ func (rd *reader) header(h []string) {
 	// The chunk's buffers grow as rows come: a three-line file allocates little.
 	rd.ck.rows = [][]string{names}
 	rd.seen = newOptions()
+}
+
+// missingColumns reports the columns a header needs and lacks. A missing column that an
+// unknown one was suggested for (meant) is that one's typo: the "did you mean" says all
+// there is to say.
+func (rd *reader) missingColumns(line int, meant [numCols]bool) {
+	missing := func(c int) bool { return rd.col[c] < 0 && !meant[c] }
+	if missing(cKey) {
+		rd.add(bulk.Problem{File: rd.file, Line: line,
+			Msg: "header has no option_key column: add it (every row names the option it changes)"})
+	}
+	if missing(cID) && missing(cName) {
+		rd.add(bulk.Problem{File: rd.file, Line: line,
+			Msg: "header has neither an integration_id nor an integration_name column: add one of them"})
+	}
+	if missing(cValue) && missing(cPerm) && missing(cAdminOnly) && missing(cUserCanEdit) {
+		rd.add(bulk.Problem{File: rd.file, Line: line,
+			Msg: "header has none of value, permission, admin_only, user_can_edit: the file would change nothing"})
+	}
 }
 
 // absentColumns lists the accepted columns the header h does not name: what an unknown
