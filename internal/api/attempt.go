@@ -18,6 +18,9 @@ type Attempt struct {
 	// Method is the HTTP method; Path the escaped path under the server's base URL (it names
 	// an integration id at most), without the query.
 	Method, Path string
+	// Integration is the id of the integration the call is about (a PATCH sends it in the
+	// body, not the path); empty for a list, a login or the OpenAPI document.
+	Integration string
 	// N counts the attempts of one call from 1: N > 1 is a retry.
 	N int
 	// Status is the HTTP status of the answer; 0 when none came back.

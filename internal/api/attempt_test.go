@@ -59,7 +59,7 @@ func TestObserveAttempts(t *testing.T) {
 		for i, w := range want {
 			a := as[i]
 			if a.N != w.n || a.Status != w.status || a.Retry != w.retry || a.RetryAfter != w.retryAfter ||
-				(a.Wait > 0) != w.backoff || a.Method != http.MethodGet || a.Path != "/api/integrations/vt_1" || a.Failure != "" {
+				(a.Wait > 0) != w.backoff || a.Method != http.MethodGet || a.Path != "/api/integrations/vt_1" || a.Integration != "vt_1" || a.Failure != "" {
 				t.Errorf("attempt %d = %+v, want %+v", i+1, a, w)
 			}
 			if a.Start.Before(t0) || (i > 0 && a.Start.Before(as[i-1].Start)) {
@@ -169,5 +169,22 @@ func TestObserveRelogin(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("attempt %d = %q, want %q", i+1, got[i], want[i])
 		}
+	}
+}
+
+// TestAttemptNamesTheIntegration: a PATCH's attempts name the integration it changes (its
+// path does not), so that apply's progress bar can say which one it retries; a list names
+// none.
+func TestAttemptNamesTheIntegration(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	var o observed
+	c := memClient(t, h, func(c *Config) { c.OnAttempt = o.add })
+	items := []PatchItem{{Key: "maxAge", Value: payload(`90`)}}
+	if _, err := c.Patch(ctxT(t), "abuseipdb_1", items); err != nil {
+		t.Fatal(err)
+	}
+	as := o.list()
+	if len(as) != 1 || as[0].Method != http.MethodPatch || as[0].Integration != "abuseipdb_1" {
+		t.Errorf("attempts %+v, want one PATCH naming abuseipdb_1", as)
 	}
 }

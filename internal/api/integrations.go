@@ -94,7 +94,7 @@ func (c *Client) list(ctx context.Context, filter url.Values) ([]bulk.Integratio
 		if page > 1 {
 			op = fmt.Sprintf("list integrations, page %d", page)
 		}
-		doc, n, err := c.getDocument(ctx, op, "/api/integrations", q)
+		doc, n, err := c.getDocument(ctx, op, "/api/integrations", "", q)
 		p.read += n
 		if err != nil {
 			if page == 1 && p.smaller(err) {
@@ -265,7 +265,7 @@ func (c *Client) IntegrationsPage(ctx context.Context, size, number int) (Page, 
 	q.Set("page[size]", strconv.Itoa(size))
 	q.Set("page[number]", strconv.Itoa(number))
 	op := fmt.Sprintf("list integrations, page %d of size %d", number, size)
-	doc, _, err := c.getDocument(ctx, op, "/api/integrations", q)
+	doc, _, err := c.getDocument(ctx, op, "/api/integrations", "", q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -283,7 +283,7 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 	if id == "" {
 		return bulk.Integration{}, errors.New("get integration: empty id")
 	}
-	doc, _, err := c.getDocument(ctx, op, "/api/integrations/"+url.PathEscape(id), nil)
+	doc, _, err := c.getDocument(ctx, op, "/api/integrations/"+url.PathEscape(id), id, nil)
 	if err != nil {
 		return bulk.Integration{}, err
 	}
@@ -302,8 +302,9 @@ func (c *Client) Integration(ctx context.Context, id string) (bulk.Integration, 
 }
 
 // getDocument reads one JSON:API document; it also returns the size of the answer.
-func (c *Client) getDocument(ctx context.Context, op, path string, q url.Values) (*document, int, error) {
-	cl := call{op: op, method: http.MethodGet, path: path, query: q}
+// integration names the one integration read, if that is what it reads.
+func (c *Client) getDocument(ctx context.Context, op, path, integration string, q url.Values) (*document, int, error) {
+	cl := call{op: op, method: http.MethodGet, path: path, integration: integration, query: q}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, 0, err

@@ -57,7 +57,7 @@ func (c *Client) Patch(ctx context.Context, integrationID string, items []PatchI
 	}
 	// A server may echo a value in any later answer, not only in this one's.
 	c.addSecret(secrets...)
-	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", body: body, scrub: secrets, maxBody: MaxPatchBody}
+	cl := call{op: op, method: http.MethodPatch, path: "/api/integration-options", integration: integrationID, body: body, scrub: secrets, maxBody: MaxPatchBody}
 	resp, attempts, err := c.do(ctx, cl)
 	if err != nil {
 		out := Outcome{Attempts: attempts}

@@ -25,8 +25,11 @@ type call struct {
 	op     string // names the call and its item in errors
 	method string
 	path   string // escaped, under the base URL, starting with /api/
-	query  url.Values
-	body   []byte
+	// integration is the id of the one integration the call is about (a PATCH, a read of one
+	// integration), for Attempt.Integration; empty for lists and logins.
+	integration string
+	query       url.Values
+	body        []byte
 	// auth says how the request authenticates: session uses the API key or the login session
 	// (logging in lazily and once more on a 401); bearer sends a fixed token (refresh,
 	// logout); none sends nothing (login).
@@ -334,7 +337,7 @@ func (c *Client) paced(cl call, sent time.Time, queued bool, resp *response, err
 // let it go, and reads the whole answer within that timeout. The Attempt it returns says when
 // it left, how long it took and the status; do adds what follows.
 func (c *Client) attempt(ctx context.Context, cl call, token string, n int) (*response, Attempt, error) {
-	at := Attempt{Start: time.Now(), Method: cl.method, Path: cl.path, N: n}
+	at := Attempt{Start: time.Now(), Method: cl.method, Path: cl.path, Integration: cl.integration, N: n}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var err error

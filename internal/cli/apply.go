@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/api"
@@ -77,6 +78,9 @@ type applyCmd struct {
 	plan     bulk.Plan // the session's plan, with the resumed run's state before it
 	j        *apply.Journal
 	timeline *apply.Timeline // what the run sends, for report.html
+	// prog is the progress display while the plan is sent: the client's attempts go to it
+	// too, from the goroutines that make them.
+	prog atomic.Pointer[progress]
 
 	lines    *bufio.Reader   // standard input, for the questions between waves
 	waves    *apply.WavePlan // nil: not staged
@@ -162,7 +166,12 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	// Every request from here on is drawn in report.html's timeline, the planning reads
 	// included.
 	c.timeline = apply.NewTimeline(time.Now(), c.f.conn.rate.perSec)
-	c.f.conn.onAttempt = c.timeline.Observe
+	c.f.conn.onAttempt = func(a api.Attempt) {
+		c.timeline.Observe(a)
+		if p := c.prog.Load(); p != nil { // the bar says what the run waits for
+			p.attempt(a)
+		}
+	}
 	c.f.conn.concurrency = c.f.concurrency // --rate auto's latency guard works within it
 	if c.s, err = prepare(ctx, source{path: file, rec: rec, comma: *c.f.delimiter}, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
@@ -369,7 +378,9 @@ func (c *applyCmd) run(ctx context.Context) error {
 		Tool: toolVersion(), Server: s.server, Input: s.in.Path, SHA256: s.in.SHA256,
 		Started: time.Now(), Plan: c.plan, Flags: c.f.record(c.fs),
 	}
-	prog := newProgress(c.stdio, len(c.plan.Targets), c.f.log.verbose > 0)
+	prog := newProgress(c.stdio, c.plan.Targets, c.f.conn.retries, c.f.log.verbose > 0)
+	c.prog.Store(prog)
+	defer c.prog.Store(nil)
 	restoreLog := func() {}
 	if prog.bar != nil {
 		restoreLog = c.f.log.hush()

@@ -97,6 +97,7 @@ type entry struct {
 	Failed *int     `json:"failed,omitempty"`
 	Rate   *float64 `json:"rate,omitempty"`
 	ETA    string   `json:"eta,omitempty"`
+	Status string   `json:"status,omitempty"` // what the run waits for
 	// Problems is the count in the closing "N problems in the input" line.
 	Problems *int `json:"problems,omitempty"`
 }
@@ -180,16 +181,25 @@ func (c *console) fail(err error, hint string) {
 }
 
 // progressLine writes apply's progress line.
-// wave is "wave 2/4" in a staged run, else empty.
-func (c *console) progressLine(wave string, done, total, failed int, rate float64, eta string) {
+// wave is "wave 2/4" in a staged run, else empty. rate is negative while it is not known
+// yet (no rate is made up from the first instants). status says what the run waits for
+// ("waiting 12s: Retry-After", "retrying X 2/5"), if anything.
+func (c *console) progressLine(wave string, done, total, failed int, rate float64, eta, status string) {
 	prefix := ""
 	if wave != "" {
 		prefix = wave + ": "
 	}
-	msg := fmt.Sprintf("progress: %s%d/%d integrations done, %d failed, %.1f/s, ETA %s", prefix, done, total, failed, rate, eta)
+	rateText, ratePtr := "rate not known yet", (*float64)(nil)
+	if rate >= 0 {
+		rateText, ratePtr = fmt.Sprintf("%.1f/s", rate), &rate
+	}
+	msg := fmt.Sprintf("progress: %s%d/%d integrations done, %d failed, %s, ETA %s", prefix, done, total, failed, rateText, eta)
+	if status != "" {
+		msg += "; " + status
+	}
 	if !c.json {
 		fmt.Fprintln(c, msg)
 		return
 	}
-	c.emit(entry{Level: "INFO", Kind: "progress", Msg: msg, Wave: wave, Done: &done, Total: &total, Failed: &failed, Rate: &rate, ETA: eta})
+	c.emit(entry{Level: "INFO", Kind: "progress", Msg: msg, Wave: wave, Done: &done, Total: &total, Failed: &failed, Rate: ratePtr, ETA: eta, Status: status})
 }

@@ -20,7 +20,7 @@ func TestConsoleJSON(t *testing.T) {
 	c.problem(bulk.Problem{File: "f.csv", Line: 4, Msg: "duplicate of line 2: merged", Warning: true})
 	c.problems(bulk.Problems{{File: "f.csv", Line: 5, Msg: "x"}})
 	c.fail(errors.New("no server URL"), "pass --url")
-	c.progressLine("wave 1/2", 2, 10, 1, 0.4, "20s")
+	c.progressLine("wave 1/2", 2, 10, 1, 0.4, "20s", "")
 	c.Write([]byte(`{"time":"t","level":"INFO","msg":"read input"}` + "\n"))
 	c.Write([]byte("plan written to plan.json\nhint: apply it\npolarity-bulk: warning: careful\npolarity-bulk: 2 failed\n"))
 	c.Write([]byte("Type yes to apply: ")) // a prompt, without a line end

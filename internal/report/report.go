@@ -192,6 +192,10 @@ func inputName(path string) string {
 	return path
 }
 
+// Printable is printable for the console's other writers (the progress bar names
+// integrations as the server names them).
+func Printable(s string, limit int) string { return printable(s, limit) }
+
 // printable makes a value safe for a terminal or a one-line cell: line breaks and control
 // characters become visible escapes (a value could otherwise move the cursor or recolour the
 // screen of the person reviewing the plan), and so do the bidirectional overrides that can
