@@ -121,11 +121,7 @@ func TestReadHostile(t *testing.T) {
 			t.Parallel()
 			// No wall-clock limit here: the machines are shared, and a pathological slowdown
 			// shows in the sheet benchmarks (make bench), a hang in the test timeout.
-			rows, ps := read(t, tt.in)
-			checkProblems(t, ps, tt.want)
-			if len(rows) != tt.rows {
-				t.Errorf("got %d rows, want %d", len(rows), tt.rows)
-			}
+			readChecked(t, tt.in, tt.want, tt.rows)
 		})
 	}
 }

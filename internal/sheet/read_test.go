@@ -205,6 +205,17 @@ type p struct {
 	warning bool
 }
 
+// readChecked reads in and checks its problems against want and its count of rows.
+func readChecked(t *testing.T, in string, want []p, rows int) []bulk.Row {
+	t.Helper()
+	got, ps := read(t, in)
+	checkProblems(t, ps, want)
+	if len(got) != rows {
+		t.Errorf("got %d rows, want %d", len(got), rows)
+	}
+	return got
+}
+
 func checkProblems(t *testing.T, got bulk.Problems, want []p) {
 	t.Helper()
 	ok := len(got) == len(want)
@@ -545,12 +556,7 @@ func TestReadProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rows, ps := read(t, tt.in)
-			checkProblems(t, ps, tt.want)
-			if len(rows) != tt.rows {
-				t.Errorf("got %d rows, want %d", len(rows), tt.rows)
-			}
-			for _, r := range rows {
+			for _, r := range readChecked(t, tt.in, tt.want, tt.rows) {
 				if !validRow(r) {
 					t.Errorf("invalid row returned: %s", showRow(r))
 				}
