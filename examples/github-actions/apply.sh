@@ -30,6 +30,13 @@ if [ ! -f "$plan" ]; then
 	exit 1
 fi
 
+# What this job applies, as the pull request reviewed it: show renders the saved plan as plan
+# printed it there, without a server (apply prints its own plan next, from the server as it is
+# now; it refuses unless the two are the same).
+echo "Applying the plan reviewed on the pull request ($plan):"
+polarity-bulk show "$plan"
+echo
+
 status=0
 # FILE is named: the CSV comes from this commit, never from the path recorded in the plan.
 # --allow-unverified-values: the plan job may use its own read-only API key, and the ${NAME}
