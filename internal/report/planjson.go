@@ -162,13 +162,19 @@ func planOption(c bulk.Change) PlanOption {
 
 // valueSource is PlanOption.ValueSource: the variable's name, or the line, never the value.
 func valueSource(c bulk.Change) string {
+	return sourceOf(isSecret(c) && c.ValueChanges, c.Row.Value.Env, c.Line)
+}
+
+// sourceOf says where a masked value comes from: the ${NAME} env, else the CSV line; ""
+// for a value that is not masked or does not change.
+func sourceOf(masked bool, env string, line int) string {
 	switch {
-	case !isSecret(c) || !c.ValueChanges:
+	case !masked:
 		return ""
-	case c.Row.Value.Env != "":
-		return "${" + c.Row.Value.Env + "}"
+	case env != "":
+		return "${" + env + "}"
 	}
-	return "line " + strconv.Itoa(c.Line)
+	return "line " + strconv.Itoa(line)
 }
 
 // PlanJSON writes plan.json (see PlanFile), indented, with a "format" version field.

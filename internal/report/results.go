@@ -255,6 +255,7 @@ func (in *ResultIntegration) planned() PlanIntegration {
 			Line: o.Line, MergedLines: o.MergedLines, Key: o.Key, Kind: o.Kind, Sensitive: o.Sensitive, Action: o.Action,
 			ValueChanges: o.ValueChanges, PermissionChanges: o.PermissionChanges, CurrentUnreadable: o.change.Unreadable,
 			Before: o.Before, After: o.After, PermissionBefore: o.PermissionBefore, PermissionAfter: o.PermissionAfter,
+			ValueSource: sourceOf(o.Sensitive && o.ValueChanges, o.change.Row.Value.Env, o.Line),
 		}
 	}
 	return p

@@ -164,3 +164,41 @@ func TestSameChange(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryGroupsMaskedValuesBySource: summary.md's Applied section groups as the plan
+// does; three different literal secrets (one per line) are three changes, one ${NAME} on
+// three lines is one.
+func TestSummaryGroupsMaskedValuesBySource(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     string
+		grouped bool
+	}{
+		{"literal secrets", "", false},
+		{"one ${NAME}", "ROTATED", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p bulk.Plan
+			var results []bulk.Result
+			for i := range 3 {
+				o := opt{line: 2 + i, key: "apiKey", kind: bulk.KindPassword, cell: fmt.Sprint("literal-secret-", i), want: fmt.Sprint("literal-secret-", i),
+					before: bulk.UnreadableText, after: bulk.SensitiveText, from: userProvides}
+				if tc.env != "" {
+					o.cell, o.env, o.envVal = "${"+tc.env+"}", tc.env, "rotated-secret"
+				}
+				c := o.change()
+				tg := bulk.Target{ID: scaleID(i), Name: fmt.Sprint("Synthetic ", i), Status: "running", Running: true, Changes: []bulk.Change{c}}
+				p.Targets = append(p.Targets, tg)
+				results = append(results, bulk.Result{ID: tg.ID, Name: tg.Name, Status: bulk.StatusApplied, HTTPStatus: 200, Attempts: 1,
+					Options: []bulk.OptionResult{{Change: c, Status: bulk.StatusApplied, Verified: bulk.VerifyUnknown}}})
+			}
+			out := render(t, func(w io.Writer) error { return SummaryMarkdown(w, NewResults(Run{Plan: p, Results: results})) })
+			if got := strings.Contains(out, "**3 integrations**"); got != tc.grouped {
+				t.Errorf("grouped = %v, want %v:\n%s", got, tc.grouped, out)
+			}
+			if strings.Contains(out, "literal-secret") || strings.Contains(out, "rotated-secret") {
+				t.Errorf("a secret in summary.md:\n%s", out)
+			}
+		})
+	}
+}
