@@ -80,7 +80,9 @@ func TestDescribeSelects(t *testing.T) {
 		{[]string{"--integration-name", "Crowdstrke"}, 1, []string{`no integration with name "Crowdstrke" (did you mean "CrowdStrike"?)`}, nil},
 		{[]string{"--integration-name", "Virus Total"}, 1, []string{`did you mean "VirusTotal"?`}, nil},
 		{[]string{"--integration-name", "glob:Nothing*"}, 1, []string{`no integration with name matching "glob:Nothing*"`}, nil},
-		{[]string{"--option-kind", "multiselct"}, 2, []string{`unknown option kind "multiselct": did you mean multiselect?`}, nil},
+		{[]string{"--option-kind", "multiselct"}, 2, []string{`--option-kind "multiselct": unknown option kind: did you mean multiselect?`}, nil},
+		{[]string{"--integration-name", "Wikipedia", "--option-kind", "password"}, 1, []string{"no option of kind password in the integrations selected"}, nil},
+		{[]string{"--integration-id", "slack_3_2_5_node_18_0b6f4e2a91_172537000"}, 1, []string{`(did you mean "slack_3_2_5_node_18_0b6f4e2a91_1725370000"?)`}, nil},
 		{[]string{"--integration-id", "glob:[a"}, 2, []string{`--integration-id "glob:[a"`, "(at character"}, nil},
 		{[]string{"stray"}, 2, []string{"describe takes no FILE"}, nil},
 	} {

@@ -99,7 +99,8 @@ func planNames(pf report.PlanFile, p bulk.Plan) map[string]string {
 type filter struct {
 	ids, names, keys []bulk.Pattern
 	kinds            []bulk.Kind
-	hit              map[string]bool // "id N", "name N", "key N", "kind N": which flag matched something
+	hit              map[string]bool    // "id N", "name N", "key N", "kind N": which flag matched something
+	all              []bulk.Integration // what integrations chose from: the candidates of a "did you mean"
 }
 
 // newFilter parses the flag values; a bad pattern or kind is a usage error naming the flag.
@@ -122,7 +123,15 @@ func newFilter(ids, names, keys, kinds []string) (*filter, error) {
 	for _, cell := range kinds {
 		k, ok := bulk.ParseOptionKind(cell)
 		if !ok {
-			return nil, usageError("use text, password, boolean, number, select or multiselect", "--option-kind %q: unknown option kind", cell)
+			words := make([]string, len(bulk.OptionKinds))
+			for i, k := range bulk.OptionKinds {
+				words[i] = string(k)
+			}
+			msg := fmt.Sprintf("--option-kind %q: unknown option kind", cell)
+			if dym := bulk.DidYouMean(cell, words, plain); dym != "" {
+				msg += ": " + dym
+			}
+			return nil, usageError("use text, password, boolean, number, select or multiselect", "%s", msg)
 		}
 		f.kinds = append(f.kinds, k)
 	}
@@ -131,6 +140,7 @@ func newFilter(ids, names, keys, kinds []string) (*filter, error) {
 
 // integrations keeps the integrations an id or a name selects (all, without either).
 func (f *filter) integrations(all []bulk.Integration) []bulk.Integration {
+	f.all = all
 	var out []bulk.Integration
 	for _, in := range all {
 		keep := len(f.ids) == 0 && len(f.names) == 0
@@ -194,12 +204,16 @@ func (f *filter) option(o bulk.Option) bool {
 func (f *filter) missing() (integrations, options []string) {
 	for i, p := range f.ids {
 		if !f.hit[fmt.Sprint("id ", i)] {
-			integrations = append(integrations, "id "+p.String())
+			integrations = append(integrations, "id "+p.String()+f.didYouMean(p, func(in bulk.Integration) string { return in.ID }))
 		}
 	}
 	for i, p := range f.names {
 		if !f.hit[fmt.Sprint("name ", i)] {
-			integrations = append(integrations, fmt.Sprintf("name %q", p.String()))
+			what := fmt.Sprintf("name %q", p.String())
+			if !p.Exact() {
+				what = fmt.Sprintf("name matching %q", p.String())
+			}
+			integrations = append(integrations, what+f.didYouMean(p, func(in bulk.Integration) string { return in.Name }))
 		}
 	}
 	for i, p := range f.keys {
@@ -214,6 +228,25 @@ func (f *filter) missing() (integrations, options []string) {
 	}
 	return integrations, options
 }
+
+// didYouMean is " (did you mean ...?)" for an exact id or name that selected nothing, among
+// the ids or names (of) of the integrations chosen from, or "".
+func (f *filter) didYouMean(p bulk.Pattern, of func(bulk.Integration) string) string {
+	if !p.Exact() {
+		return ""
+	}
+	cands := make([]string, len(f.all))
+	for i, in := range f.all {
+		cands[i] = of(in)
+	}
+	if dym := bulk.DidYouMean(p.String(), cands, quoted); dym != "" {
+		return " (" + dym + ")"
+	}
+	return ""
+}
+
+// quoted writes a suggestion in double quotes.
+func quoted(s string) string { return fmt.Sprintf("%q", s) }
 
 // checkResumedSelectors refuses to resume a run whose selector rows would now reach another
 // set of integrations than when it was planned: the run would go on with a policy nobody

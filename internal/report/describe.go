@@ -74,10 +74,7 @@ func (p builderPrinter) printf(format string, a ...any) { fmt.Fprintf(p.b, forma
 // kindText is the option's kind as the option_kind column writes it; an unknown or missing
 // kind is named, with the note that polarity-bulk treats it as a secret.
 func kindText(o bulk.Option) string {
-	k := string(o.Kind)
-	if o.Kind == bulk.KindSelect && o.Multiple {
-		k = "multiselect"
-	}
+	k := string(o.ColumnKind())
 	if !bulk.KnownKind(o.Kind) {
 		if k == "" {
 			k = "(none)"
@@ -142,10 +139,7 @@ func DescribeJSON(w io.Writer, ins []bulk.Integration) error {
 	for _, in := range ins {
 		di := describeIntegration{ID: in.ID, Name: in.Name, Acronym: in.Acronym, Status: in.Status, Running: in.Running(), Options: []describeOption{}}
 		for _, o := range in.Options {
-			ok := string(o.Kind)
-			if o.Kind == bulk.KindSelect && o.Multiple {
-				ok = "multiselect"
-			}
+			ok := string(o.ColumnKind())
 			do := describeOption{
 				Key: o.Key, Name: o.Name, Kind: string(o.Kind), OptionKind: ok, Known: bulk.KnownKind(o.Kind), Multiple: o.Multiple,
 				Permission: o.Permission.String(), AdminOnly: o.Permission.AdminOnly, UserCanEdit: o.Permission.UserCanEdit,
