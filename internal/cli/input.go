@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -119,6 +120,36 @@ func readAll(src source, stdio Stdio) (*input, error) {
 		in.Warnings = append(in.Warnings, p)
 	}
 	return in, nil
+}
+
+// backupNotice warns, when the file is a report's backup.csv, of the changed options whose
+// value it cannot restore (a sensitive value left out, a previous value the server did not
+// show), as that report's results.json records them: applying it leaves those as the run
+// set them.
+func backupNotice(path string, stdio Stdio) {
+	if path == "-" || filepath.Base(path) != report.BackupCSVFile {
+		return
+	}
+	results := filepath.Join(filepath.Dir(path), report.ResultsJSONFile)
+	f, err := os.Open(results)
+	if err != nil {
+		return // a backup.csv copied elsewhere: its rows' comments say it
+	}
+	defer f.Close()
+	v, err := report.ReadResults(f)
+	if err != nil {
+		return
+	}
+	skipped := v.NotRestored()
+	if len(skipped) == 0 {
+		return
+	}
+	named := strings.Join(skipped[:min(len(skipped), 5)], "; ")
+	if len(skipped) > 5 {
+		named += fmt.Sprintf("; and %d more", len(skipped)-5)
+	}
+	fmt.Fprintf(stdio.Err, "polarity-bulk: warning: %s skips the value of %d changed %s, which it cannot restore (%s says why): %s; set %s by hand\n",
+		path, len(skipped), bulk.Plural(len(skipped), "option", "options"), results, named, bulk.Plural(len(skipped), "it", "them"))
 }
 
 // logRead logs what was read: -v shows it for every command that reads a CSV file.

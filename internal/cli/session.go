@@ -62,6 +62,9 @@ func prepare(ctx context.Context, src source, cf *connFlags, log *slog.Logger, s
 	if err != nil {
 		return nil, err
 	}
+	if src.rec == nil {
+		backupNotice(src.path, stdio)
+	}
 	offline := in.Problems
 	if len(offline) > 0 && (src.rec != nil || len(in.Rows) == 0 || capped(offline)) {
 		return nil, offline

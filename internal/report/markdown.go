@@ -367,7 +367,7 @@ func SummaryMarkdown(w io.Writer, v *Results) error {
 	summaryCallouts(b, v)
 	b.WriteString(runMetaLine(v) + "\n\n")
 	summaryStaging(&c, v)
-	b.WriteString(summaryFiles(ints))
+	b.WriteString(summaryFiles(ints, summaryNotRestored(v)))
 	summarySection(&c, v, bulk.StatusFailed, "Failed", false)
 	summarySection(&c, v, bulk.StatusRolledBack, "Rolled back", false)
 	summarySection(&c, v, bulk.StatusNotAttempted, "Not attempted", false)
@@ -603,8 +603,20 @@ func waveHealth(w resultWave) string {
 	return health
 }
 
-// summaryFiles says what failed.csv and backup.csv are for, when they hold anything.
-func summaryFiles(ints bulk.Tally) string {
+// summaryNotRestored names the changed options backup.csv cannot restore, for summary.md.
+func summaryNotRestored(v *Results) []string {
+	var out []string
+	for in, o := range v.options() {
+		if o.NotRestored != "" {
+			out = append(out, mdCode(in.ID, true)+" "+mdCode(o.Key, true)+": "+mdText(o.NotRestored))
+		}
+	}
+	return out
+}
+
+// summaryFiles says what failed.csv and backup.csv are for, when they hold anything, and
+// which changed options backup.csv cannot restore (at most five named, then counted).
+func summaryFiles(ints bulk.Tally, notRestored []string) string {
 	var parts []string
 	switch {
 	case ints.RolledBack > 0:
@@ -612,8 +624,17 @@ func summaryFiles(ints bulk.Tally) string {
 	case ints.Failed+ints.NotAttempted > 0:
 		parts = append(parts, "`failed.csv` holds the failed and not-attempted rows in the input format: fix them and apply it.")
 	}
-	if ints.Applied > 0 {
+	switch n := len(notRestored); {
+	case ints.Applied > 0 && n == 0:
 		parts = append(parts, "`backup.csv` rolls back what was applied.")
+	case ints.Applied > 0:
+		named := notRestored[:min(n, 5)]
+		more := ""
+		if n > 5 {
+			more = fmt.Sprintf("; and %d more (see results.json, not_restored)", n-5)
+		}
+		parts = append(parts, fmt.Sprintf("`backup.csv` rolls back what was applied except the value of %d changed %s, which it cannot restore (set %s by hand): %s%s.",
+			n, bulk.Plural(n, "option", "options"), bulk.Plural(n, "it", "them"), strings.Join(named, "; "), more))
 	}
 	if len(parts) == 0 {
 		return ""

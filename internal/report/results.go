@@ -150,6 +150,10 @@ type ResultOption struct {
 	Error    string            `json:"error,omitempty"` // the option's own, scrubbed
 	// Rollback says why a changed option stayed changed when --atomic rolled the run back.
 	Rollback string `json:"rollback,omitempty"` // scrubbed
+	// NotRestored says why backup.csv cannot restore the value of this changed option (a
+	// sensitive value left out, a previous value the server did not show); absent when it
+	// can, or when nothing of the option was applied.
+	NotRestored string `json:"not_restored,omitempty"`
 	// change is the planned change with the row as written and the previous value (secrets
 	// among them): only failed.csv and backup.csv read it, and it is never marshalled.
 	change bulk.Change
@@ -208,7 +212,35 @@ func NewResults(r Run) *Results {
 		}
 		v.Integrations[i] = ri
 	}
+	secrets := r.Flags["backup-secrets"] == "true"
+	for _, o := range v.options() {
+		o.NotRestored = notRestored(o, secrets)
+	}
 	return v
+}
+
+// notRestored is why backup.csv (see BackupCSV) cannot restore the value of an applied
+// change, or "".
+func notRestored(o *ResultOption, secrets bool) string {
+	c := o.change
+	if o.Status != bulk.StatusApplied || c.Action != bulk.ActionUpdate || !c.ValueChanges {
+		return ""
+	}
+	_, note := backupValue(c, secrets)
+	return note
+}
+
+// NotRestored lists the changed options whose value backup.csv cannot restore, as
+// "ID option KEY: why", in plan order: what the summary names and what applying the backup
+// warns of. It reads the NotRestored notes, so it works on a Results read back too.
+func (v *Results) NotRestored() []string {
+	var out []string
+	for in, o := range v.options() {
+		if o.NotRestored != "" {
+			out = append(out, fmt.Sprintf("%s option %s: %s", in.ID, o.Key, o.NotRestored))
+		}
+	}
+	return out
 }
 
 // options walks every option of every integration, in plan order.
