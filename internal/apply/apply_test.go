@@ -348,3 +348,50 @@ func TestRunStopsWhenCredentialsAreRefused(t *testing.T) {
 		t.Fatalf("statuses %v after %d PATCHes: one refusal of the credentials must stop the run", counts, len(srv.calls))
 	}
 }
+
+// TestVerifyMismatchSays: a read-back mismatch names what differs, what was sent and what the
+// server holds ("(sensitive)" for a secret, whatever it is), and that another writer may have
+// changed it (issue 16).
+func TestVerifyMismatchSays(t *testing.T) {
+	const secret = "sekret-9f8e7d6c5b4a"
+	lockHide, userProvides := bulk.Permission{AdminOnly: true}, bulk.Permission{UserCanEdit: true}
+	for _, tc := range []struct {
+		name string
+		c    bulk.Change
+		held *bulk.Option // nil: the option is gone
+		want string
+	}{
+		{"a value",
+			bulk.Change{Key: "url", Kind: bulk.KindText, ValueChanges: true, AfterPermission: lockHide, Send: bulk.NewPayload(json.RawMessage(`"https://new.example"`))},
+			&bulk.Option{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"https://other.example"`), Readable: true, Permission: lockHide},
+			`value sent "https://new.example", the server holds "https://other.example"`},
+		{"a permission",
+			bulk.Change{Key: "url", Kind: bulk.KindText, PermissionChanges: true, AfterPermission: lockHide, Send: bulk.NewPayload(json.RawMessage(`"u"`))},
+			&bulk.Option{Key: "url", Kind: bulk.KindText, Value: json.RawMessage(`"u"`), Readable: true, Permission: userProvides},
+			"permission sent lock-hide, the server holds user-provides"},
+		{"a secret",
+			bulk.Change{Key: "apiKey", Kind: bulk.KindPassword, Sensitive: true, ValueChanges: true, AfterPermission: lockHide, Send: bulk.NewPayload(json.RawMessage(`"` + secret + `"`))},
+			&bulk.Option{Key: "apiKey", Kind: bulk.KindPassword, Value: json.RawMessage(`"old-` + secret + `"`), Readable: true, Permission: lockHide},
+			"value sent (sensitive), the server holds (sensitive)"},
+		{"an option gone", bulk.Change{Key: "url", Kind: bulk.KindText, ValueChanges: true, Send: bulk.NewPayload(json.RawMessage(`"u"`))}, nil,
+			"the integration no longer has option url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.Line, tc.c.Action = 2, bulk.ActionUpdate
+			in := bulk.Integration{ID: "a"}
+			if tc.held != nil {
+				in.Options = []bulk.Option{*tc.held}
+			}
+			res := []bulk.Result{bulk.Settle(bulk.Target{ID: "a", Running: true, Changes: []bulk.Change{tc.c}}, bulk.StatusApplied, "")}
+			Verify(res, map[string]bulk.Integration{"a": in})
+			o := res[0].Options[0]
+			want := "read back different after the PATCH: " + tc.want + "; another writer may have changed it since"
+			if o.Verified != bulk.VerifyMismatch || o.Error != want {
+				t.Errorf("%s: %q\nwant %q", o.Verified, o.Error, want)
+			}
+			if strings.Contains(o.Error, secret) {
+				t.Error("the secret is in the error")
+			}
+		})
+	}
+}

@@ -202,3 +202,35 @@ func TestSummaryGroupsMaskedValuesBySource(t *testing.T) {
 		})
 	}
 }
+
+// TestMoved: a stale plan names each thing that moved on the server, at plan time and now,
+// secrets as "(sensitive)" (issue 16).
+func TestMoved(t *testing.T) {
+	opt := func(key, kind, before, perm string) PlanOption {
+		return PlanOption{Key: key, Kind: kind, Before: before, PermissionBefore: perm, Action: "update"}
+	}
+	then := PlanIntegration{ID: "a", Status: "running", Options: []PlanOption{
+		opt("maxAge", "number", "365", "lock-hide"),
+		opt("url", "text", `"https://a.example"`, "user-provides"),
+		opt("apiKey", "password", bulk.SensitiveText, "user-provides"),
+		opt("gone", "text", `"x"`, "user-provides"),
+		opt("same", "text", `"s"`, "user-provides"),
+	}}
+	now := PlanIntegration{ID: "a", Status: "stopped", Options: []PlanOption{
+		opt("maxAge", "number", "100", "lock-hide"),
+		opt("url", "select", `"https://a.example"`, "lock-show"),
+		opt("apiKey", "password", bulk.SensitiveText, "lock-hide"),
+		opt("same", "text", `"s"`, "user-provides"),
+	}}
+	want := []string{
+		"status running at plan time, stopped now",
+		"option maxAge: 365 at plan time, 100 now",
+		"option url: kind text at plan time, select now",
+		"option url: permission user-provides at plan time, lock-show now",
+		"option apiKey: permission user-provides at plan time, lock-hide now",
+		"option gone: in the plan then, not now",
+	}
+	if got := Moved(then, now); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
