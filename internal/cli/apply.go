@@ -159,9 +159,16 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 	if err := c.reportDir(); err != nil {
 		return err
 	}
+	c.log.Info("report directory", "dir", c.dir, "resume", c.f.resume != "")
 	file, rec, err := c.source(ctx)
 	if err != nil {
 		return err
+	}
+	if c.reviewed != nil {
+		c.log.Info("read plan", "file", c.f.planFile, "integrations", len(c.reviewed.Integrations), "csv", c.reviewed.Input.Path)
+	}
+	if c.resumed != nil {
+		c.log.Info("read journal", "dir", c.f.resume, "integrations applied before", len(c.done))
 	}
 	// Every request from here on is drawn in report.html's timeline, the planning reads
 	// included.
@@ -358,6 +365,7 @@ func (c *applyCmd) openJournal() error {
 		return failure("choose another --report-dir", err)
 	}
 	c.j = j
+	c.log.Info("journal opened", "file", filepath.Join(c.dir, apply.JournalName))
 	if c.rekey && c.digests != nil {
 		if err := j.RecordDigests(*c.digests); err != nil {
 			return failure("", err)
@@ -423,7 +431,18 @@ func (c *applyCmd) run(ctx context.Context) error {
 	run.Pace = keepPace(s, c.stdio, c.log)
 	v := report.NewResults(run) // once: the report's files and the outcome below render it
 	reportErr := report.WriteDir(c.dir, v, c.f.backupSecrets)
+	c.logOutcome(v, reportErr)
 	return summarize(c.stdio, v, c.dir, reportErr, journalErr)
+}
+
+// logOutcome logs (-v) what the run did and wrote; summarize says it to people.
+func (c *applyCmd) logOutcome(v *report.Results, reportErr error) {
+	n := v.Totals.Integrations
+	c.log.Info("applied", "integrations applied", n.Applied, "unchanged", n.Unchanged, "failed", n.Failed,
+		"not attempted", n.NotAttempted, "rolled back", n.RolledBack, "requests", c.s.client.Requests())
+	if reportErr == nil {
+		c.log.Info("wrote report", "dir", c.dir, "files", len(report.Files))
+	}
 }
 
 // isDir reports whether path is an existing directory.
@@ -512,7 +531,8 @@ func resumeServer(ctx context.Context, stdio Stdio, cf *connFlags, dir, journal 
 func readPlanFile(path string) (report.PlanFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return report.PlanFile{}, usageError("give the plan.json written by 'polarity-bulk plan --out'", "read plan: %v", err)
+		// A plan that cannot be read is the input missing, as a missing FILE is: exit 3.
+		return report.PlanFile{}, &exitError{code: ExitInvalid, err: fmt.Errorf("read plan: %w", err), hint: "give the plan.json written by 'polarity-bulk plan --out'"}
 	}
 	defer f.Close()
 	pf, err := report.ReadPlan(f)
