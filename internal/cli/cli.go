@@ -308,6 +308,18 @@ func oneFile(fs *flag.FlagSet, pos []string) (string, error) {
 }
 
 // fileCommand parses the flags of a command that takes one FILE, and builds its logger.
+// noFile parses the flags of a command that takes no FILE, and refuses one with hint.
+func noFile(fs *flag.FlagSet, args []string, stdio Stdio, hint string) error {
+	pos, err := parse(fs, args, stdio)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError(hint, "%s: unexpected argument %q", fs.Name(), pos[0])
+	}
+	return nil
+}
+
 func fileCommand(fs *flag.FlagSet, args []string, stdio Stdio, lf *logFlags) (string, *slog.Logger, error) {
 	pos, err := parse(fs, args, stdio)
 	if err != nil {

@@ -24,34 +24,20 @@ Examples:
 func runDescribe(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "describe", "describe [flags]", describeExample)
 	conn, lf := addConnFlags(fs), addLogFlags(fs)
-	var ids, names, kinds repeated
-	fs.Var(&ids, "integration-id", "describe the integrations with this `ID`, or matching this pattern (repeatable)")
-	fs.Var(&names, "integration-name", "describe the integrations with this `NAME` (any case), or matching this pattern (repeatable)")
-	fs.Var(&kinds, "option-kind", "show only the options of this `KIND`: text, password, boolean, number, select, multiselect (repeatable)")
+	var sf selection
+	fs.Var(&sf.ids, "integration-id", "describe the integrations with this `ID`, or matching this pattern (repeatable)")
+	fs.Var(&sf.names, "integration-name", "describe the integrations with this `NAME` (any case), or matching this pattern (repeatable)")
+	fs.Var(&sf.kinds, "option-kind", "show only the options of this `KIND`: text, password, boolean, number, select, multiselect (repeatable)")
 	asJSON := fs.Bool("json", false, "write one JSON document instead of text")
-	pos, err := parse(fs, args, stdio)
-	if err != nil {
+	if err := noFile(fs, args, stdio, "describe takes no FILE: choose integrations with --integration-id or --integration-name"); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError("describe takes no FILE: choose integrations with --integration-id or --integration-name", "describe: unexpected argument %q", pos[0])
-	}
-	sel, err := newFilter(ids, names, nil, kinds)
-	if err != nil {
-		return err
-	}
-	s, err := serverSession(stdio, conn, lf)
+	sel, s, out, err := readSelected(ctx, stdio, conn, lf, sf, false)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	cl, log := s.client, s.log
-	all, err := cl.Integrations(ctx, false)
-	if err != nil {
-		return serverError(err)
-	}
-	log.Info("read server state", "integrations", len(all), "requests", cl.Requests())
-	out := sel.options(sel.integrations(all))
+	log := s.log
 	switch missingIns, missingKinds := sel.missing(); {
 	case len(missingIns) > 0:
 		return failure("run 'polarity-bulk describe' without filters to see every integration",

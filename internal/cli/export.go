@@ -32,39 +32,25 @@ func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
 func runExport(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "export", "export [flags]", exportExample)
 	conn, lf := addConnFlags(fs), addLogFlags(fs)
-	var ids, names, keys, kinds repeated
-	fs.Var(&ids, "integration-id", "export only this integration `ID` or pattern (repeatable)")
-	fs.Var(&names, "integration-name", "export only integrations with this `NAME` or pattern, any case (repeatable)")
-	fs.Var(&keys, "option-key", "export only options with this `KEY` or pattern, e.g. apiKey or glob:*Key (repeatable)")
-	fs.Var(&kinds, "option-kind", "export only options of this `KIND`: text, password, boolean, number, select, multiselect (repeatable)")
+	var sf selection
+	fs.Var(&sf.ids, "integration-id", "export only this integration `ID` or pattern (repeatable)")
+	fs.Var(&sf.names, "integration-name", "export only integrations with this `NAME` or pattern, any case (repeatable)")
+	fs.Var(&sf.keys, "option-key", "export only options with this `KEY` or pattern, e.g. apiKey or glob:*Key (repeatable)")
+	fs.Var(&sf.kinds, "option-kind", "export only options of this `KIND`: text, password, boolean, number, select, multiselect (repeatable)")
 	withKinds := fs.Bool("with-kinds", false, "add the option_kind column (planning the file then also checks each option's kind)")
 	runningOnly := fs.Bool("running-only", false, "export only running integrations")
 	out := fs.String("out", "", "write to `FILE` instead of standard output")
 	secrets := fs.Bool("include-secrets", false, "include password values (the file is then mode 0600)")
 	delim := addDelimiterFlag(fs, "written")
-	pos, err := parse(fs, args, stdio)
-	if err != nil {
+	if err := noFile(fs, args, stdio, "export takes no FILE: use --out FILE"); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError("export takes no FILE: use --out FILE", "export: unexpected argument %q", pos[0])
-	}
-	sel, err := newFilter(ids, names, keys, kinds)
-	if err != nil {
-		return err
-	}
-	s, err := serverSession(stdio, conn, lf)
+	sel, s, ins, err := readSelected(ctx, stdio, conn, lf, sf, *runningOnly)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	cl, log := s.client, s.log
-	all, err := cl.Integrations(ctx, *runningOnly)
-	if err != nil {
-		return serverError(err)
-	}
-	log.Info("read server state", "integrations", len(all), "requests", cl.Requests())
-	ins := sel.options(sel.integrations(all))
+	log := s.log
 	log.Info("export", "integrations", len(ins), "include secrets", *secrets)
 	switch missingIns, missingOpts := sel.missing(); {
 	case len(missingIns) > 0:

@@ -84,12 +84,8 @@ func (c *probeCmd) parse(args []string) error {
 	fs.BoolVar(&c.yes, "yes", false, "send the --write-check without asking (required without a terminal)")
 	fs.StringVar(&c.out, "out", "", "write the findings with every value removed (shapes only) to `probe.json`, fit for a bug report")
 	fs.BoolVar(&c.asJSON, "json", false, "print the findings as JSON on stdout instead of text")
-	pos, err := parse(fs, args, c.stdio)
-	if err != nil {
+	if err := noFile(fs, args, c.stdio, "probe takes no FILE; see 'polarity-bulk probe --help'"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError("probe takes no FILE; see 'polarity-bulk probe --help'", "probe: unexpected argument %q", pos[0])
 	}
 	if c.writeCheck != "" {
 		if id, key, ok := bulk.SplitOptionID(c.writeCheck); !ok || id == "" || key == "" {
@@ -99,6 +95,7 @@ func (c *probeCmd) parse(args []string) error {
 			return usageError("add --yes to send the write check without a terminal", "probe: no terminal to confirm the write check on, and --yes was not given: nothing was sent")
 		}
 	}
+	var err error
 	c.log, err = c.lf.logger(c.stdio)
 	return err
 }

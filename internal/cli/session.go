@@ -31,18 +31,35 @@ type session struct {
 	cred secret.Credential
 }
 
-// serverSession is the session of a command that reads the server without a file (export,
-// describe): its logger and client, nothing planned. Close it to log out.
-func serverSession(stdio Stdio, cf *connFlags, lf *logFlags) (*session, error) {
+// selection is the flags that choose integrations and options, as export and describe take
+// them (describe has no --option-key).
+type selection struct{ ids, names, keys, kinds repeated }
+
+// readSelected is how export and describe read the server once their flags are parsed: the
+// filter of their selection (refused before anything is sent), a session, and the
+// integrations and options the filter selects (among the running integrations only, with
+// runningOnly). The caller closes the session (log out); after an error there is none.
+func readSelected(ctx context.Context, stdio Stdio, cf *connFlags, lf *logFlags, sel selection, runningOnly bool) (*filter, *session, []bulk.Integration, error) {
+	f, err := newFilter(sel.ids, sel.names, sel.keys, sel.kinds)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	log, err := lf.logger(stdio)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	cl, err := cf.client(stdio, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return &session{client: cl, log: log}, nil
+	s := &session{client: cl, log: log}
+	all, err := cl.Integrations(ctx, runningOnly)
+	if err != nil {
+		s.close()
+		return nil, nil, nil, serverError(err)
+	}
+	log.Info("read server state", "integrations", len(all), "requests", cl.Requests())
+	return f, s, f.options(f.integrations(all)), nil
 }
 
 // prepare validates the file offline first (nothing is sent while it has problems), then reads
