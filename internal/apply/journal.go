@@ -25,7 +25,10 @@ type JournalHeader struct {
 	Journal int // the format it was written in (see JournalFormat); set by OpenJournal
 	Input   string
 	SHA256  string
-	Server  string
+	// Delimiter is the CSV's separator when it is not a comma (--delimiter), so that a resume
+	// reads the file as the run did.
+	Delimiter string
+	Server    string
 	// ValueDigests are the keyed digests of the run's ${NAME} values, so that a resume can
 	// refuse values that changed; ReadJournal returns the latest (RecordDigests).
 	ValueDigests *secret.Digests

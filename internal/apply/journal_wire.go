@@ -31,6 +31,7 @@ type wireHeader struct {
 	Format       int             `json:"polarity_bulk_journal"`
 	Input        string          `json:"input"`
 	SHA256       string          `json:"input_sha256"`
+	Delimiter    string          `json:"input_delimiter,omitempty"` // absent: a comma
 	Server       string          `json:"server"`
 	ValueDigests *secret.Digests `json:"value_digests,omitempty"`
 	// Selectors: per selector row, the integrations it expanded to (absent without selectors,
@@ -162,7 +163,7 @@ func (v *wireVerified) UnmarshalJSON(b []byte) error {
 }
 
 func toWireHeader(h JournalHeader) wireHeader {
-	w := wireHeader{Format: JournalFormat, Input: h.Input, SHA256: h.SHA256, Server: h.Server, ValueDigests: h.ValueDigests}
+	w := wireHeader{Format: JournalFormat, Input: h.Input, SHA256: h.SHA256, Delimiter: h.Delimiter, Server: h.Server, ValueDigests: h.ValueDigests}
 	for _, e := range h.Selectors {
 		w.Selectors = append(w.Selectors, wireExpansion{Line: e.Line, Selector: e.Selector, Integrations: e.Integrations})
 	}
@@ -170,7 +171,7 @@ func toWireHeader(h JournalHeader) wireHeader {
 }
 
 func (w wireHeader) header() JournalHeader {
-	h := JournalHeader{Journal: w.Format, Input: w.Input, SHA256: w.SHA256, Server: w.Server, ValueDigests: w.ValueDigests}
+	h := JournalHeader{Journal: w.Format, Input: w.Input, SHA256: w.SHA256, Delimiter: w.Delimiter, Server: w.Server, ValueDigests: w.ValueDigests}
 	for _, e := range w.Selectors {
 		h.Selectors = append(h.Selectors, bulk.Expansion{Line: e.Line, Selector: e.Selector, Integrations: e.Integrations})
 	}

@@ -73,6 +73,7 @@ type applyCmd struct {
 	done     map[string]bulk.Result            // applied by the resumed run
 	before   map[string]map[string]bulk.Change // the state before the resumed run
 	digests  *secret.Digests                   // what the journal records
+	comma    delimiter                         // the CSV's separator: --delimiter, else the plan's or journal's
 	rekey    bool                              // a resume goes on with values it could not compare
 	s        *session
 	plan     bulk.Plan // the session's plan, with the resumed run's state before it
@@ -180,7 +181,15 @@ func (c *applyCmd) prepare(ctx context.Context) error {
 		}
 	}
 	c.f.conn.concurrency = c.f.concurrency // --rate auto's latency guard works within it
-	if c.s, err = prepare(ctx, source{path: file, rec: rec, comma: *c.f.delimiter}, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
+	comma := *c.f.delimiter
+	switch {
+	case c.reviewed != nil:
+		comma = comma.orRecorded(c.reviewed.Input.Delimiter)
+	case c.resumed != nil:
+		comma = comma.orRecorded(c.resumed.Delimiter)
+	}
+	c.comma = comma
+	if c.s, err = prepare(ctx, source{path: file, rec: rec, comma: comma}, c.f.conn, c.log, c.stdio, c.checkRecords); err != nil {
 		return err
 	}
 	if c.reviewed != nil {
@@ -360,7 +369,7 @@ func (c *applyCmd) openJournal() error {
 		}
 	}
 	s := c.s
-	j, err := apply.OpenJournal(c.dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Server: s.server, ValueDigests: c.digests, Selectors: s.plan.Selectors}, c.f.backupSecrets)
+	j, err := apply.OpenJournal(c.dir, apply.JournalHeader{Input: s.in.Path, SHA256: s.in.SHA256, Delimiter: c.comma.record(), Server: s.server, ValueDigests: c.digests, Selectors: s.plan.Selectors}, c.f.backupSecrets)
 	if err != nil {
 		return failure("choose another --report-dir", err)
 	}

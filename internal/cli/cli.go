@@ -157,6 +157,12 @@ func usageError(hint, format string, args ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...), hint: hint}
 }
 
+// invalidInput is exit 3: a file the command was given to read is missing, unreadable or not
+// what it must be; nothing was sent.
+func invalidInput(hint, format string, args ...any) error {
+	return &exitError{code: ExitInvalid, err: fmt.Errorf(format, args...), hint: hint}
+}
+
 func failure(hint string, err error) error {
 	return &exitError{code: ExitFailure, err: err, hint: hint}
 }

@@ -47,6 +47,27 @@ func (d delimiter) comma() rune {
 	return rune(d)
 }
 
+// record is the separator as plan.json and the journal keep it: "" for a comma.
+func (d delimiter) record() string {
+	if c := d.comma(); c != ',' {
+		return string(c)
+	}
+	return ""
+}
+
+// orRecorded is the separator to read a recorded CSV with: the one given on the command line,
+// else the one its plan.json or journal recorded (the same file, by its SHA-256), else a comma.
+func (d delimiter) orRecorded(recorded string) delimiter {
+	if d.comma() != ',' {
+		return d
+	}
+	var r delimiter
+	if recorded != "" && r.Set(recorded) == nil {
+		return r
+	}
+	return d
+}
+
 // addDelimiterFlag adds --delimiter; what says what the file is ("read", "written").
 func addDelimiterFlag(fs *flag.FlagSet, what string) *delimiter {
 	d := delimiter(',')

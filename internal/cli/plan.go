@@ -45,7 +45,7 @@ func runPlan(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	defer s.close()
 
-	meta := report.PlanMeta{Tool: toolVersion(), Rev: toolRevision(), File: s.in.Path, SHA256: s.in.SHA256, Server: s.server, Created: time.Now(), Shapes: s.client.Shapes()}
+	meta := report.PlanMeta{Tool: toolVersion(), Rev: toolRevision(), File: s.in.Path, SHA256: s.in.SHA256, Delimiter: delim.record(), Server: s.server, Created: time.Now(), Shapes: s.client.Shapes()}
 	if values := envValues(s.in.Rows); f.out != "" && len(values) > 0 {
 		// apply --plan refuses ${NAME} values that differ from these (keyed digests).
 		d, err := secret.NewDigests(s.cred, values)

@@ -61,7 +61,11 @@ func runShow(ctx context.Context, args []string, stdio Stdio) error {
 	var head struct {
 		Kind string `json:"kind"`
 	}
-	_ = json.Unmarshal(data, &head) // a file that is not JSON is refused by the readers below
+	if !json.Valid(data) {
+		return invalidInput("show prints a saved plan or an apply's outcome; a CSV file is planned with 'polarity-bulk plan "+path+"'",
+			"show %s: not a plan.json or results.json (not JSON)", path)
+	}
+	_ = json.Unmarshal(data, &head) // a JSON file of another kind is refused by ReadPlan below
 	switch {
 	case head.Kind == report.KindResults:
 		if *markdown {
@@ -69,7 +73,7 @@ func runShow(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		v, err := report.ReadResults(bytes.NewReader(data))
 		if err != nil {
-			return usageError("give the report directory apply wrote, or its results.json", "show %s: %v", path, err)
+			return invalidInput("give the report directory apply wrote, or its results.json", "show %s: %v", path, err)
 		}
 		dir := path
 		if filepath.Base(path) == report.ResultsJSONFile {
@@ -86,7 +90,7 @@ func runShow(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	pf, err := report.ReadPlan(bytes.NewReader(data))
 	if err != nil {
-		return usageError("give the plan.json written by 'polarity-bulk plan --out', or a report directory", "show %s: %v", path, err)
+		return invalidInput("give the plan.json written by 'polarity-bulk plan --out', or a report directory", "show %s: %v", path, err)
 	}
 	if *markdown {
 		return report.PlanMarkdown(stdio.Out, pf, view.expand)
@@ -104,17 +108,17 @@ func readShown(path string) ([]byte, error) {
 	f, err := report.OpenInput(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, usageError(hint, "show: %s does not exist", path)
+		return nil, invalidInput(hint, "show: %s does not exist", path)
 	case err != nil:
-		return nil, usageError(hint, "show: %v", err)
+		return nil, invalidInput(hint, "show: %v", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxShown+1))
 	if err != nil {
-		return nil, failure("", fmt.Errorf("show: read %s: %w", path, err))
+		return nil, invalidInput(hint, "show: read %s: %v", path, err)
 	}
 	if len(data) > maxShown {
-		return nil, usageError(hint, "show: %s is over %d MiB: not a plan or results file", path, maxShown>>20)
+		return nil, invalidInput(hint, "show: %s is over %d MiB: not a plan or results file", path, maxShown>>20)
 	}
 	return data, nil
 }
@@ -125,14 +129,14 @@ func showHTML(stdio Stdio, dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		return usageError(hint, "show: %v", err)
+		return invalidInput(hint, "show: %v", err)
 	case !fi.IsDir():
-		return usageError(hint, "show --html: %s is a file, not a report directory", dir)
+		return invalidInput(hint, "show --html: %s is a file, not a report directory", dir)
 	}
 	note, err := report.RewriteHTML(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usageError(hint, "show --html: %s has no %s", dir, report.ResultsJSONFile)
+		return invalidInput(hint, "show --html: %s has no %s", dir, report.ResultsJSONFile)
 	case err != nil:
 		return failure("report.html is drawn from the results.json apply wrote; that file must be left as apply wrote it", fmt.Errorf("show --html: %w", err))
 	}

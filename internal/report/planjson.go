@@ -15,12 +15,15 @@ import (
 
 // PlanMeta is what plan.json and plan.md record besides the plan itself.
 type PlanMeta struct {
-	Tool    string    // tool version as `version` prints it, e.g. "v1.2.0" or "(devel)"
-	Rev     string    // VCS revision the tool was built from; "" when unknown
-	File    string    // CSV path as given; "-" is standard input
-	SHA256  string    // hex SHA-256 of the CSV's bytes
-	Server  string    // server base URL
-	Created time.Time // when the plan was made; written in UTC
+	Tool   string // tool version as `version` prints it, e.g. "v1.2.0" or "(devel)"
+	Rev    string // VCS revision the tool was built from; "" when unknown
+	File   string // CSV path as given; "-" is standard input
+	SHA256 string // hex SHA-256 of the CSV's bytes
+	// Delimiter is the CSV's separator when it is not a comma (--delimiter), so that apply
+	// --plan reads the file as plan did.
+	Delimiter string
+	Server    string    // server base URL
+	Created   time.Time // when the plan was made; written in UTC
 	// ValueDigests are the keyed digests of the ${NAME} values, when the plan has any; only
 	// plan.json records them.
 	ValueDigests *secret.Digests
@@ -56,8 +59,9 @@ type PlanFile struct {
 
 // InputFile names the CSV a plan or a run was made from.
 type InputFile struct {
-	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
+	Path      string `json:"path"`
+	SHA256    string `json:"sha256"`
+	Delimiter string `json:"delimiter,omitempty"` // absent: a comma
 }
 
 // PlanIntegration is one integration of plan.json.
@@ -116,7 +120,7 @@ func NewPlanFile(m PlanMeta, p bulk.Plan) PlanFile {
 		ToolRevision: m.Rev,
 		Created:      utc(m.Created),
 		Server:       m.Server,
-		Input:        InputFile{Path: m.File, SHA256: m.SHA256},
+		Input:        InputFile{Path: m.File, SHA256: m.SHA256, Delimiter: m.Delimiter},
 		Totals:       p.Count(),
 		Warnings:     x.warnings(p.Warnings),
 		ValueDigests: m.ValueDigests,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 	"unicode"
@@ -254,6 +255,9 @@ func readLimited(name string, r io.Reader, lookupEnv func(string) (string, bool)
 		rd.comma = comma[0]
 	}
 	if err := rd.read(r); err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == name {
+			return nil, nil, err // it names the file already: "read /tmp: is a directory"
+		}
 		return nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return rd.result()
