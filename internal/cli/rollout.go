@@ -277,12 +277,12 @@ func rolloutOutcome(stdio Stdio, out apply.Outcome, atomic, interrupted bool, di
 		// One write per line: under --log-format json the console makes each write a line.
 		msg := fmt.Sprintf("polarity-bulk: rolled back %d %s (--atomic)", restored, bulk.Plural(restored, "integration", "integrations"))
 		if failedRB > 0 {
-			msg += fmt.Sprintf("; the rollback of %d failed: they keep the run's changes (backup.csv restores them)", failedRB)
+			msg += fmt.Sprintf("; the rollback of %d failed: they keep the run's changes (%s restores them; summary.md names any value it cannot)", failedRB, dir+"/backup.csv")
 		}
 		fmt.Fprintln(stdio.Err, msg)
 	case atomic && interrupted:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: --atomic does not roll back an interrupted run; %s restores what was applied, --resume continues\n", dir+"/backup.csv")
+		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: --atomic does not roll back an interrupted run; %s restores what was applied (summary.md names any value it cannot), --resume continues\n", dir+"/backup.csv")
 	case atomic && out.Stopped != "":
-		fmt.Fprintf(stdio.Err, "polarity-bulk: nothing was rolled back: the run stopped for a cause a rollback would meet too; %s restores what was applied\n", dir+"/backup.csv")
+		fmt.Fprintf(stdio.Err, "polarity-bulk: nothing was rolled back: the run stopped for a cause a rollback would meet too; %s restores what was applied (summary.md names any value it cannot)\n", dir+"/backup.csv")
 	}
 }
