@@ -122,12 +122,12 @@ func (st *stager) run(ctx context.Context, todo []int) (Outcome, error) {
 	st.split(todo)
 	out := Outcome{}
 	interrupted, failed := false, false
-	if slices.ContainsFunc(st.waves, func(w wave) bool { return !st.s.Passed[w.Number] }) {
+	if slices.ContainsFunc(st.waves, func(w wave) bool { return !st.finished(w) }) {
 		st.errs, st.known = st.withErrors(ctx) // the errors reported before the first wave
 	}
 	for k := range st.waves {
 		w := &st.waves[k]
-		if st.s.Passed[w.Number] {
+		if st.finished(*w) {
 			w.Status, w.Resumed = bulk.WavePassed, true
 			continue
 		}
@@ -192,6 +192,14 @@ func (st *stager) split(todo []int) {
 			st.waves[k].IDs = append(st.waves[k].IDs, st.plan.Targets[i].ID)
 		}
 	}
+}
+
+// finished reports whether a resume can pass w over: it passed in the run resumed and every
+// integration in it is done. An --atomic rollback after a later wave failed restores a passed
+// wave's integrations (the journal then no longer counts them done), and a failure that
+// --max-fail-percent let pass is not done either: such a wave runs again for those.
+func (st *stager) finished(w wave) bool {
+	return st.s.Passed[w.Number] && !slices.ContainsFunc(w.idx, func(i int) bool { return st.results[i].Status == bulk.StatusNotAttempted })
 }
 
 // runWave sends w, pauses, checks it and judges it; it reports whether the run was

@@ -352,3 +352,24 @@ func TestRolloutResumedWaves(t *testing.T) {
 		t.Errorf("waves %+v", out.Waves)
 	}
 }
+
+// TestRolloutResumeAfterRollback: a wave that passed in the run resumed but whose integrations
+// are no longer done (an --atomic rollback restored them after a later wave failed) runs
+// again; passing it over would leave them never applied.
+func TestRolloutResumeAfterRollback(t *testing.T) {
+	p, waves := staged(3, 1, 1, 1)
+	srv := &healthServer{}
+	out, err := Rollout(t.Context(), srv, p, Options{Concurrency: 2, Staging: &Staging{Waves: waves, Health: srv, Passed: map[int]bool{1: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(out.Results); !slices.Equal(got, []bulk.Status{"applied", "applied", "applied"}) {
+		t.Errorf("statuses %v", got)
+	}
+	if len(srv.calls) != 3 || srv.calls["int_00"] != 1 {
+		t.Errorf("PATCHes %v, want one to each of the 3 integrations", srv.calls)
+	}
+	if w := out.Waves[0]; w.Resumed || w.Status != bulk.WavePassed || len(w.Health) != 1 {
+		t.Errorf("wave 1 %+v: want run again, passed, checked", w)
+	}
+}
