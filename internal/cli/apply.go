@@ -712,9 +712,7 @@ func summarize(stdio Stdio, v *report.Results, dir string, reportErr, journalErr
 	}
 	switch {
 	case v.Interrupted:
-		fmt.Fprintf(stdio.Err, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
-			n.NotAttempted, bulk.Plural(n.NotAttempted, "integration was", "integrations were"), resume)
-		return errShown{ExitInterrupted}
+		return errShown{ExitInterrupted} // Failures said how many were not attempted, and how to go on
 	case n.Failed > 0 || n.NotAttempted > 0 || n.RolledBack > 0:
 		return errShown{ExitFailure} // Failures said which, why, and what to do
 	}

@@ -2,11 +2,14 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
 	"github.com/polarity-bulk/polarity-bulk/internal/testkit"
 )
 
@@ -75,5 +78,23 @@ func TestGolden(t *testing.T) {
 				t.Fatal("two renderings differ")
 			}
 		})
+	}
+}
+
+// TestFailuresInterrupted: an interrupted run's outcome says how many were not attempted and
+// how to go on, so that show of its report directory prints it as apply did.
+func TestFailuresInterrupted(t *testing.T) {
+	r := fixtureRun()
+	r.Interrupted = true
+	v := NewResults(r)
+	var b bytes.Buffer
+	if err := Failures(&b, v, "reports/run1"); err != nil {
+		t.Fatal(err)
+	}
+	n := v.Totals.Integrations.NotAttempted
+	want := fmt.Sprintf("polarity-bulk: interrupted: %d %s not attempted\nhint: continue with 'polarity-bulk apply --resume reports/run1 --yes'\n",
+		n, bulk.Plural(n, "integration was", "integrations were"))
+	if n == 0 || !strings.HasSuffix(b.String(), want) {
+		t.Errorf("outcome of an interrupted run (%d not attempted):\n%s\nwant it to end with:\n%s", n, b.String(), want)
 	}
 }

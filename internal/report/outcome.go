@@ -94,8 +94,8 @@ func Totals(w io.Writer, v *Results, dir string) error {
 // not get to; and a hint for each cause: fix failed.csv for refusals a retry will not change,
 // --resume for failures that may pass and for what was not attempted. It writes nothing when
 // nothing failed. Error texts come scrubbed from the view, and are cut and escaped for the
-// terminal. An interrupted run's not-attempted integrations are left to the caller, who says
-// the run was interrupted.
+// terminal. An interrupted run ends with how many were not attempted and the --resume to go
+// on with, so that show of its report directory says it as apply did.
 func Failures(w io.Writer, v *Results, dir string) error {
 	failed, byCause, rolledBack := outcomeOf(v)
 	var b strings.Builder
@@ -147,6 +147,11 @@ func Failures(w io.Writer, v *Results, dir string) error {
 		fmt.Fprintf(&b, "hint: %s failed for a reason that may pass (no answer, a timeout, 429 or 5xx after every retry): continue with %s\n", subject(k, n), resume)
 	case skipped > 0:
 		fmt.Fprintf(&b, "hint: continue with %s\n", resume)
+	}
+	if v.Interrupted {
+		k := v.Totals.Integrations.NotAttempted
+		fmt.Fprintf(&b, "polarity-bulk: interrupted: %d %s not attempted\nhint: continue with %s\n",
+			k, bulk.Plural(k, "integration was", "integrations were"), resume)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

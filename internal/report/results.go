@@ -283,12 +283,7 @@ func (o ResultOption) shown() shown {
 func (in *ResultIntegration) planned() PlanIntegration {
 	p := PlanIntegration{ID: in.ID, Name: in.Name, Running: true, Options: make([]PlanOption, len(in.Options))}
 	for i, o := range in.Options {
-		p.Options[i] = PlanOption{
-			Line: o.Line, MergedLines: o.MergedLines, Key: o.Key, Kind: o.Kind, Sensitive: o.Sensitive, Action: o.Action,
-			ValueChanges: o.ValueChanges, PermissionChanges: o.PermissionChanges, CurrentUnreadable: o.change.Unreadable,
-			Before: o.Before, After: o.After, PermissionBefore: o.PermissionBefore, PermissionAfter: o.PermissionAfter,
-			ValueSource: sourceOf(o.Sensitive && o.ValueChanges, o.change.Row.Value.Env, o.Line),
-		}
+		p.Options[i] = planOption(o.change) // NewResults keeps the change of every option
 	}
 	return p
 }
