@@ -313,7 +313,6 @@ func oneFile(fs *flag.FlagSet, pos []string) (string, error) {
 	return "", usageError("give one CSV file per run", "%s: too many arguments: %s", fs.Name(), strings.Join(pos, " "))
 }
 
-// fileCommand parses the flags of a command that takes one FILE, and builds its logger.
 // noFile parses the flags of a command that takes no FILE, and refuses one with hint.
 func noFile(fs *flag.FlagSet, args []string, stdio Stdio, hint string) error {
 	pos, err := parse(fs, args, stdio)
@@ -326,6 +325,7 @@ func noFile(fs *flag.FlagSet, args []string, stdio Stdio, hint string) error {
 	return nil
 }
 
+// fileCommand parses the flags of a command that takes one FILE, and builds its logger.
 func fileCommand(fs *flag.FlagSet, args []string, stdio Stdio, lf *logFlags) (string, *slog.Logger, error) {
 	pos, err := parse(fs, args, stdio)
 	if err != nil {

@@ -34,10 +34,14 @@ const maxShown = 256 << 20
 
 func runShow(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet(stdio, "show", "show [flags] plan.json | DIR", showExample)
-	view := addViewFlags(fs)
+	view, lf := addViewFlags(fs), addLogFlags(fs)
 	markdown := fs.Bool("markdown", false, "print a plan as the Markdown summary plan.md holds (for a pull request or a step summary)")
 	html := fs.Bool("html", false, "(re)write DIR/report.html from DIR/results.json and DIR/timeline.json")
 	pos, err := parse(fs, args, stdio)
+	if err != nil {
+		return err
+	}
+	log, err := lf.logger(stdio)
 	if err != nil {
 		return err
 	}
@@ -66,6 +70,7 @@ func runShow(ctx context.Context, args []string, stdio Stdio) error {
 			"show %s: not a plan.json or results.json (not JSON)", path)
 	}
 	_ = json.Unmarshal(data, &head) // a JSON file of another kind is refused by ReadPlan below
+	log.Info("read", "file", path, "bytes", len(data), "kind", head.Kind)
 	switch {
 	case head.Kind == report.KindResults:
 		if *markdown {
