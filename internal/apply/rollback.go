@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -53,7 +54,7 @@ func (st *stager) rollback(ctx context.Context) bool {
 		}
 		t, lost, ok := restoreTarget(res)
 		for j := range st.results[i].Options {
-			if o := &st.results[i].Options[j]; containsKey(lost, o.Key) {
+			if o := &st.results[i].Options[j]; slices.Contains(lost, o.Key) {
 				o.Rollback = bulk.RollbackUnrestorable
 			}
 		}
@@ -127,15 +128,6 @@ func notRestored(res *bulk.Result, why string) {
 			o.Rollback = why
 		}
 	}
-}
-
-func containsKey(keys []string, k string) bool {
-	for _, x := range keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // sendingOnly passes the journal entries written before each PATCH through, and drops the

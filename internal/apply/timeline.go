@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -109,7 +110,7 @@ func (r *Timeline) addPause(p bulk.Span) {
 		}
 		r.pauses = append(r.pauses, p)
 	} else {
-		i, _ := slices.BinarySearchFunc(r.pauses, p.From, func(s bulk.Span, t time.Duration) int { return cmpDur(s.From, t) })
+		i, _ := slices.BinarySearchFunc(r.pauses, p.From, func(s bulk.Span, t time.Duration) int { return cmp.Compare(s.From, t) })
 		r.pauses = slices.Insert(r.pauses, i, p)
 		out := r.pauses[:0]
 		for _, s := range r.pauses {
@@ -132,7 +133,7 @@ func joinClosest(ps []bulk.Span, keep int) []bulk.Span {
 	for k := range gaps {
 		gaps[k] = k
 	}
-	slices.SortStableFunc(gaps, func(a, b int) int { return cmpDur(ps[a+1].From-ps[a].To, ps[b+1].From-ps[b].To) })
+	slices.SortStableFunc(gaps, func(a, b int) int { return cmp.Compare(ps[a+1].From-ps[a].To, ps[b+1].From-ps[b].To) })
 	join := make([]bool, len(ps))
 	for _, k := range gaps[:len(ps)-keep] {
 		join[k+1] = true
@@ -146,16 +147,6 @@ func joinClosest(ps []bulk.Span, keep int) []bulk.Span {
 		out = append(out, s)
 	}
 	return out
-}
-
-func cmpDur(a, b time.Duration) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // StartWave records that wave index (from 1) of n integrations started at t.

@@ -131,7 +131,7 @@ func backupNotice(path string, stdio Stdio) {
 		return
 	}
 	results := filepath.Join(filepath.Dir(path), report.ResultsJSONFile)
-	f, err := os.Open(results)
+	f, err := report.OpenInput(results) // never blocks on a pipe planted there
 	if err != nil {
 		return // a backup.csv copied elsewhere: its rows' comments say it
 	}

@@ -263,16 +263,21 @@ func rolloutOutcome(stdio Stdio, out apply.Outcome, atomic, interrupted bool, di
 	switch {
 	case out.RolledBack:
 		ints, _ := bulk.Count(out.Results)
-		restored, failedRB := ints.RolledBack, 0
+		restored, failedRB, lost := ints.RolledBack, 0, 0
 		for _, r := range out.Results {
 			for _, o := range r.Options {
 				if o.Rollback != "" {
+					lost++
 					fmt.Fprintf(stdio.Err, "rollback: %s option %s: %s\n", r.ID, o.Key, o.Rollback)
 				}
 			}
 			if strings.HasPrefix(r.Error, "rollback failed") {
 				failedRB++
 			}
+		}
+		if restored+failedRB+lost == 0 {
+			fmt.Fprintln(stdio.Err, "polarity-bulk: --atomic: nothing to roll back: no change of this run had reached the server")
+			return
 		}
 		// One write per line: under --log-format json the console makes each write a line.
 		msg := fmt.Sprintf("polarity-bulk: rolled back %d %s (--atomic)", restored, bulk.Plural(restored, "integration", "integrations"))

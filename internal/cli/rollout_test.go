@@ -441,3 +441,18 @@ func TestWavePauseAsk(t *testing.T) {
 		})
 	}
 }
+
+// TestAtomicNothingLanded: a first wave refused whole leaves --atomic nothing to restore, and
+// the console says so instead of "rolled back 0 integrations".
+func TestAtomicNothingLanded(t *testing.T) {
+	srv, env, _ := waveRun(t, 4, fake.Config{}, refused(0))
+	r := run(t, env, nil, "apply", "w.csv", "--yes", "--waves", "1", "--atomic", "--report-dir", "rep", "--rate", "1000")
+	wantCode(t, r, cli.ExitFailure)
+	if sent := patchCounts(t, srv); len(sent) != 1 {
+		t.Errorf("PATCHes %v, want only the refused one", sent)
+	}
+	if !strings.Contains(r.stderr, "polarity-bulk: --atomic: nothing to roll back: no change of this run had reached the server") ||
+		strings.Contains(r.stderr, "rolled back 0") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
