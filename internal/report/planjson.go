@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/polarity-bulk/polarity-bulk/internal/bulk"
@@ -289,8 +290,9 @@ func writeJSON(w io.Writer, v any) error {
 // Moved says what moved on the server in an integration between a reviewed plan (then) and
 // the plan made now, for a stale plan's message: its status, and for each option of the
 // reviewed plan its kind, permission and value at plan time and now. Values are the plans'
-// display values, so secrets stay "(sensitive)": a secret that changed alone is not seen
-// (the fingerprint leaves secrets out for the same reason).
+// display values, so secrets stay "(sensitive)". The fingerprint also covers the current
+// value of an option whose new value is a ${NAME} (masked in the plan, as its before is) and
+// whether a value can be read: when nothing shown moved, those are named, never their values.
 func Moved(then, now PlanIntegration) []string {
 	var out []string
 	if then.Status != now.Status {
@@ -316,6 +318,31 @@ func Moved(then, now PlanIntegration) []string {
 		if o.Before != n.Before {
 			out = append(out, fmt.Sprintf("%s: %s at plan time, %s now", key, printable(o.Before, textValueLimit), printable(n.Before, textValueLimit)))
 		}
+		if o.CurrentUnreadable != n.CurrentUnreadable {
+			out = append(out, fmt.Sprintf("%s: value %s at plan time, %s now", key, readable(o.CurrentUnreadable), readable(n.CurrentUnreadable)))
+		}
+	}
+	if len(out) == 0 {
+		var masked []string
+		for _, o := range then.Options {
+			if o.Sensitive && o.Kind != string(bulk.KindPassword) && !o.CurrentUnreadable {
+				masked = append(masked, printable(o.Key, 0))
+			}
+		}
+		switch len(masked) {
+		case 0:
+		case 1:
+			out = append(out, "option "+masked[0]+": its current value changed (not shown: the row's value is sensitive)")
+		default:
+			out = append(out, "the current value of one of the options "+strings.Join(masked, ", ")+" changed (not shown: their rows' values are sensitive)")
+		}
 	}
 	return out
+}
+
+func readable(unreadable bool) string {
+	if unreadable {
+		return "unreadable"
+	}
+	return "readable"
 }

@@ -233,4 +233,24 @@ func TestMoved(t *testing.T) {
 	if got := Moved(then, now); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+
+	// What the plan masks: a value that became unreadable, and the current value of an option
+	// whose new value is a ${NAME} (the fingerprint covers it; the plan shows "(sensitive)").
+	env := PlanOption{Key: "url", Kind: "text", Before: bulk.SensitiveText, Sensitive: true, Action: "update"}
+	gone := env
+	gone.CurrentUnreadable = true
+	for _, tc := range []struct {
+		then, now []PlanOption
+		want      string
+	}{
+		{[]PlanOption{env}, []PlanOption{gone}, "option url: value readable at plan time, unreadable now"},
+		{[]PlanOption{env}, []PlanOption{env}, "option url: its current value changed (not shown: the row's value is sensitive)"},
+		{[]PlanOption{env, opt("apiKey", "password", bulk.SensitiveText, "lock-hide")}, []PlanOption{env, opt("apiKey", "password", bulk.SensitiveText, "lock-hide")},
+			"option url: its current value changed (not shown: the row's value is sensitive)"},
+	} {
+		got := Moved(PlanIntegration{ID: "a", Options: tc.then}, PlanIntegration{ID: "a", Options: tc.now})
+		if strings.Join(got, "\n") != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
 }
