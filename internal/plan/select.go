@@ -246,17 +246,27 @@ func noOption(r bulk.Row, ins []*bulk.Integration) string {
 		kind = " of kind " + string(r.OptionKind)
 	}
 	keys := map[string]bool{}
-	var some []string
+	var some, all []string
 	for _, in := range ins {
 		for _, o := range in.Options {
-			if !keys[o.Key] && len(some) < 8 {
-				keys[o.Key] = true
+			if keys[o.Key] {
+				continue
+			}
+			keys[o.Key] = true
+			all = append(all, o.Key)
+			if len(some) < 8 {
 				some = append(some, o.Key+" ("+kindText(o)+")")
 			}
 		}
 	}
-	return fmt.Sprintf("no option%s of %s matches option_key %s, so the row matches no option on the server; their options include %s",
-		kind, which, r.Key, strings.Join(some, ", "))
+	dym := ""
+	if !bulk.IsPattern(r.Key) { // an exact key that is a typo of theirs: say which
+		if s := bulk.DidYouMean(r.Key, all, strconv.Quote); s != "" {
+			dym = " (" + s + ")"
+		}
+	}
+	return fmt.Sprintf("no option%s of %s matches option_key %s%s, so the row matches no option on the server; their options include %s",
+		kind, which, r.Key, dym, strings.Join(some, ", "))
 }
 
 // expansion records the integrations a selector row reached, whatever won their options.

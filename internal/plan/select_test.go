@@ -201,6 +201,8 @@ func TestSelectorProblems(t *testing.T) {
 			[]string{`in.csv:2: integration_name: no integration matches integration_name glob:Nope*, so the row matches no option on the server: check it against 'polarity-bulk export'`}},
 		{"no option matches", []bulk.Row{{Line: 2, IntegrationName: "glob:AbuseIPDB", Key: "glob:api*", Value: lit("x")}},
 			[]string{`in.csv:2: option_key: no option of the 2 integrations it selects matches option_key glob:api*, so the row matches no option on the server; their options include maxAge (number)`}},
+		{"an exact key that is a typo", []bulk.Row{{Line: 2, IntegrationName: "glob:AbuseIPDB", Key: "maxage", Value: lit("30")}},
+			[]string{`in.csv:2: option_key: no option of the 2 integrations it selects matches option_key maxage (did you mean "maxAge"?), so the row matches no option on the server; their options include maxAge (number)`}},
 		{"no option of the kind", []bulk.Row{{Line: 2, IntegrationID: "virustotal_1", Key: "*", OptionKind: bulk.KindNumber, Value: lit("1")}},
 			[]string{`in.csv:2: option_key: no option of kind number of integration virustotal_1 matches option_key *, so the row matches no option on the server; their options include apiKey (password), showNoDetections (boolean), blocklist (text)`}},
 		{"a tie names both lines", []bulk.Row{
