@@ -23,7 +23,10 @@ type healthServer struct {
 	stopped  map[string]bool
 	errs     map[string]bool
 	broken   func(id string) (errs, stop bool)
-	unknown  bool // the server does not say which integrations report errors
+	unknown  bool            // the server does not say which integrations report errors
+	drifted  map[string]bool // read back with another value of url than was sent
+	dropped  map[string]bool // not listed when read back
+	readErr  error           // what ReadIDs answers instead of the state
 	reads    int
 	errReads int
 }
@@ -64,8 +67,14 @@ func (h *healthServer) ReadIDs(_ context.Context, ids []string) ([]bulk.Integrat
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reads++
+	if h.readErr != nil {
+		return nil, h.readErr
+	}
 	var out []bulk.Integration
 	for _, id := range ids {
+		if h.dropped[id] {
+			continue
+		}
 		in := bulk.Integration{ID: id, Status: "running"}
 		if h.stopped[id] {
 			in.Status = "stopped"
@@ -73,6 +82,9 @@ func (h *healthServer) ReadIDs(_ context.Context, ids []string) ([]bulk.Integrat
 		h.patcher.mu.Lock()
 		for _, it := range h.items[id] {
 			o := bulk.Option{Key: it.Key, Kind: bulk.KindText, Readable: true, Value: it.Value.Bytes()}
+			if h.drifted[id] && it.Key == "url" {
+				o.Value = []byte(`"changed by another writer"`)
+			}
 			if it.Permission != nil {
 				o.Permission = *it.Permission
 			}
@@ -371,5 +383,43 @@ func TestRolloutResumeAfterRollback(t *testing.T) {
 	}
 	if w := out.Waves[0]; w.Resumed || w.Status != bulk.WavePassed || len(w.Health) != 1 {
 		t.Errorf("wave 1 %+v: want run again, passed, checked", w)
+	}
+}
+
+// TestRolloutHealthCheckFindings: each thing the health check after a wave finds fails the
+// wave with its own problem: a value that did not land, an integration the server no longer
+// lists, a read-back that failed; and a server that does not say which integrations report
+// errors passes a healthy wave, saying so (ErrorsKnown false).
+func TestRolloutHealthCheckFindings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		srv     *healthServer
+		problem string // "" for a wave that passes
+	}{
+		{"did not land", &healthServer{drifted: map[string]bool{"int_00": true}}, "option url did not land: the server holds another value or permission"},
+		{"no longer listed", &healthServer{dropped: map[string]bool{"int_00": true}}, "the server no longer lists it"},
+		{"not read back", &healthServer{readErr: errors.New("connection refused")}, "could not be read back: connection refused"},
+		{"errors unknown", &healthServer{unknown: true, broken: func(string) (bool, bool) { return true, false }}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, waves := staged(2, 1, 1)
+			out, err := Rollout(t.Context(), tc.srv, p, Options{Concurrency: 1, Staging: &Staging{Waves: waves, Health: tc.srv}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := out.Waves[0]
+			if tc.problem == "" {
+				if w.Status != bulk.WavePassed || w.ErrorsKnown || out.Waves[1].Status != bulk.WavePassed {
+					t.Errorf("waves %+v: want both passed, errors not known", out.Waves)
+				}
+				return
+			}
+			if w.Status != bulk.WaveFailed || len(w.Health) != 1 || !slices.Contains(w.Health[0].Problems, tc.problem) {
+				t.Errorf("wave 1 %+v: want failed with %q", w, tc.problem)
+			}
+			if out.Waves[1].Status != bulk.WaveNotStarted || tc.srv.calls["int_01"] != 0 {
+				t.Errorf("wave 2 %s, %d PATCHes to int_01: want not started", out.Waves[1].Status, tc.srv.calls["int_01"])
+			}
+		})
 	}
 }
